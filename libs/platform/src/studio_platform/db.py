@@ -1,0 +1,32 @@
+"""Async SQLAlchemy engine and sessions on asyncpg."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def asyncpg_url(url: str) -> str:
+    """Accept the plain `postgresql://` URLs operators write and use the asyncpg driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")
+
+
+def plain_url(url: str) -> str:
+    """The same URL for asyncpg itself (no SQLAlchemy driver suffix)."""
+    return "postgresql://" + asyncpg_url(url)[len("postgresql+asyncpg://"):]
+
+
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
+    return create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+    )
+
+
+def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: handlers shape replies from objects after the commit.
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,160 @@
+"""Transactional outbox and its relay.
+
+A state change and its events are written in one transaction (the `outbox`
+table). The relay publishes committed rows to JetStream in order and marks them
+sent. Crash after publishing but before marking: the row is published again
+with the same `Nats-Msg-Id` and JetStream drops it (and the consumers' inbox
+drops anything older than the duplicate window). Several replicas: one relay
+holds a PostgreSQL advisory lock and works; the others wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import zlib
+from datetime import timedelta
+
+import asyncpg
+import sqlalchemy as sa
+from nats.js import JetStreamContext
+from prometheus_client import Counter, Gauge
+from sqlalchemy.dialects.postgresql import JSONB, UUID as PG_UUID
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from studio_platform.db import plain_url
+from studio_platform.envelope import OutgoingEvent
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "outbox"
+
+PUBLISHED = Counter("outbox_published_total", "Events published by the outbox relay")
+PENDING = Gauge("outbox_pending", "Committed events not yet published")
+
+
+def outbox_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("id", PG_UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("organization_id", PG_UUID(as_uuid=True), nullable=False),
+        sa.Column("nats_subject", sa.Text, nullable=False),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("subject", sa.Text),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("data", JSONB, nullable=False),
+        sa.Column("traceparent", sa.Text),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Index("outbox_unpublished", "seq", postgresql_where=sa.text("published_at IS NULL")),
+    )
+
+
+_md = sa.MetaData()
+OUTBOX = outbox_table(_md)
+
+
+def _row_to_event(row: sa.Row) -> OutgoingEvent:
+    return OutgoingEvent(
+        id=row.id,
+        type=row.type,
+        source=row.source,
+        nats_subject=row.nats_subject,
+        subject=row.subject,
+        time=row.time,
+        organization_id=row.organization_id,
+        data=json.dumps(row.data, separators=(",", ":")).encode(),
+        traceparent=row.traceparent,
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        js: JetStreamContext,
+        *,
+        name: str,
+        poll_seconds: float = 1.0,
+        batch_size: int = 500,
+        keep_published: timedelta = timedelta(days=3),
+    ) -> None:
+        self._engine = engine
+        self._js = js
+        self._lock_key = zlib.crc32(f"outbox-relay:{name}".encode())
+        self._poll = poll_seconds
+        self._batch = batch_size
+        self._keep = keep_published
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Relay until cancelled; reconnects and takes over leadership after failures."""
+        while True:
+            try:
+                await self._lead()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(self._poll)
+
+    async def _lead(self) -> None:
+        url = self._engine.url.render_as_string(hide_password=False)
+        conn = await asyncpg.connect(plain_url(url))
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+                await asyncio.sleep(self._poll)
+            await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            log.info("outbox relay leading")
+            swept = 0
+            while not conn.is_closed():
+                self._wake.clear()
+                while await self.drain_once():
+                    pass
+                swept += 1
+                if swept % 3600 == 0:
+                    await self._sweep()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                except TimeoutError:
+                    pass
+        finally:
+            await conn.close()
+
+    async def drain_once(self) -> int:
+        """Publish one batch of unpublished events in commit order; returns how many."""
+        async with self._engine.begin() as db:
+            rows = (
+                await db.execute(
+                    sa.select(OUTBOX)
+                    .where(OUTBOX.c.published_at.is_(None))
+                    .order_by(OUTBOX.c.seq)
+                    .limit(self._batch)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                PENDING.set(0)
+                return 0
+            events = [_row_to_event(r) for r in rows]
+            # One connection keeps publish order; awaiting the acks together keeps it fast.
+            await asyncio.gather(
+                *(self._js.publish(e.nats_subject, e.data, headers=e.headers(), timeout=10) for e in events)
+            )
+            await self.mark_published(db, [r.seq for r in rows])
+        PUBLISHED.inc(len(rows))
+        return len(rows)
+
+    async def mark_published(self, db: AsyncConnection, seqs: list[int]) -> None:
+        await db.execute(
+            sa.update(OUTBOX).where(OUTBOX.c.seq.in_(seqs)).values(published_at=sa.func.now())
+        )
+
+    async def _sweep(self) -> None:
+        async with self._engine.begin() as db:
+            await db.execute(
+                sa.delete(OUTBOX).where(OUTBOX.c.published_at < sa.func.now() - self._keep)
+            )

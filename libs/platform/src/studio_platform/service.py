@@ -1,0 +1,114 @@
+"""Builds a service's FastAPI app: database, bus, outbox relay, consumers, auth, health, problems.
+
+Each service's `app.py` is its composition root and calls `build_service_app`
+with its own settings, routers, unit of work and subscriptions. The FastStream
+broker runs inside the FastAPI lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI, Request
+from faststream.nats import NatsBroker
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from studio_platform.auth import TokenVerifier
+from studio_platform.bus import DEAD_LETTER_STREAM, Consumers, Subscription, connect, ensure_streams
+from studio_platform.db import make_engine, make_session_factory
+from studio_platform.health import health_router
+from studio_platform.outbox import OutboxRelay
+from studio_platform.problems import install_problem_handlers
+from studio_platform.settings import ServiceSettings
+from studio_platform.telemetry import RequestContextMiddleware, setup_logging, setup_tracing
+from studio_platform.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    title: str
+    description: str
+    settings: ServiceSettings
+    uow_class: type[UnitOfWork]
+    publishes: Sequence[str] = ()
+    routers: Sequence[APIRouter] = ()
+    subscriptions: Sequence[Subscription] = ()
+    # Extra work that lives as long as the app (e.g. a job worker); started after the bus.
+    background: Sequence[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=tuple)
+    run_relay: bool = True
+
+
+async def _check_database(request: Request) -> None:
+    async with request.app.state.engine.connect() as conn:
+        await conn.execute(sa.text("SELECT 1"))
+
+
+async def _check_nats(request: Request) -> None:
+    nc = request.app.state.nats
+    if not nc.is_connected:
+        raise ConnectionError("NATS is not connected")
+    await nc.jetstream().account_info()
+
+
+def build_service_app(defn: ServiceDefinition) -> FastAPI:
+    settings = defn.settings
+    setup_logging(defn.name, level=settings.log_level, json_logs=settings.log_json)
+    setup_tracing(defn.name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                             max_overflow=settings.db_max_overflow)
+        sessions: async_sessionmaker[AsyncSession] = make_session_factory(engine)
+        app.state.engine = engine
+        app.state.uow = lambda: defn.uow_class(sessions, source=f"/services/{defn.name}")
+        app.state.token_verifier = TokenVerifier(issuer=settings.auth_issuer, audience=settings.auth_audience,
+                                                 jwks_url=settings.auth_jwks_url, jwks=settings.auth_jwks)
+        nc = await connect(settings.nats_url, name=defn.name)
+        app.state.nats = nc
+        js = nc.jetstream()
+        await ensure_streams(js, {*defn.publishes, *(s.stream for s in defn.subscriptions), DEAD_LETTER_STREAM})
+
+        broker = NatsBroker(settings.nats_url, name=f"{defn.name}-consumers", max_reconnect_attempts=-1)
+        consumers = Consumers(broker, service=settings.durable_prefix + defn.name, uow_factory=app.state.uow, js=lambda: js,
+                              max_deliver=settings.consumer_max_deliver,
+                              ack_wait_seconds=settings.consumer_ack_wait_seconds)
+        for subscription in defn.subscriptions:
+            consumers.register(subscription)
+        app.state.broker = broker
+        await broker.start()
+
+        tasks: list[asyncio.Task[None]] = []
+        if defn.run_relay:
+            relay = OutboxRelay(engine, js, name=defn.name, poll_seconds=settings.outbox_poll_seconds)
+            tasks.append(asyncio.create_task(relay.run(), name=f"{defn.name}-outbox-relay"))
+        tasks.extend(asyncio.create_task(job(app)) for job in defn.background)
+        log.info("%s started", defn.name)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await broker.stop()
+            await nc.drain()
+            await engine.dispose()
+
+    app = FastAPI(title=defn.title, description=defn.description, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.include_router(health_router({"database": _check_database, "nats": _check_nats}))
+    for router in defn.routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    app.add_middleware(RequestContextMiddleware)
+    return app

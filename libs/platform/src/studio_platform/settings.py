@@ -1,0 +1,34 @@
+"""Settings from the environment; secrets never come from anywhere else."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs. A service subclasses it with its own fields.
+
+    Each process gets its own environment, so `DATABASE_URL` names this service's
+    own database.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    nats_url: str = "nats://127.0.0.1:4222"
+    # Where the gateway publishes its token-signing keys (JWKS).
+    auth_jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    # Inline JWKS (JSON), used instead of the URL when set: tests and air-gapped installs.
+    auth_jwks: str | None = None
+    auth_issuer: str = "studio-gateway"
+    auth_audience: str = "studio-api"
+    log_level: str = "INFO"
+    log_json: bool = True
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    outbox_poll_seconds: float = 1.0
+    # Prefix for durable consumer names, so two deployments (or test runs) can share one NATS.
+    durable_prefix: str = ""
+    consumer_max_deliver: int = 5
+    consumer_ack_wait_seconds: float = 30.0

@@ -1,0 +1,74 @@
+"""Helpers for tests of any service: tokens, throwaway databases, waiting for effects."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from uuid import UUID
+
+import asyncpg
+
+from studio_platform.auth import access_claims, sign
+from studio_platform.db import plain_url
+from studio_platform.keys import SigningKey, jwks_json
+
+T = TypeVar("T")
+
+ISSUER = "studio-gateway"
+AUDIENCE = "studio-api"
+
+
+class TokenMinter:
+    """Signs access tokens as the gateway would, for tests that call a service directly."""
+
+    def __init__(self) -> None:
+        self.key = SigningKey.generate()
+
+    @property
+    def jwks(self) -> str:
+        return jwks_json(self.key)
+
+    def token(self, *, user_id: UUID | None = None, organization_id: UUID | None = None,
+              roles: tuple[str, ...] = ("client",), studio_ids: tuple[UUID, ...] = (), name: str = "Test User",
+              ttl_seconds: int = 600, now: float | None = None) -> str:
+        claims = access_claims(user_id=user_id or uuid.uuid4(), organization_id=organization_id, roles=list(roles),
+                               studio_ids=list(studio_ids), name=name, issuer=ISSUER, audience=AUDIENCE,
+                               ttl_seconds=ttl_seconds, now=now)
+        return sign(claims, private_key=self.key.private_key, kid=self.key.kid)
+
+
+def database_url(server_url: str, name: str) -> str:
+    base, _, _ = plain_url(server_url).rpartition("/")
+    return f"{base}/{name}"
+
+
+async def recreate_database(server_url: str, name: str) -> str:
+    conn = await asyncpg.connect(plain_url(server_url))
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname=$1 AND pid<>pg_backend_pid()",
+            name)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return database_url(server_url, name)
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05) -> T:
+    """Retry `check` until it returns a truthy value without raising; fail with its last error."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = await check()
+            if result:
+                return result
+            last = AssertionError(f"still {result!r}")
+        except AssertionError as exc:
+            last = exc
+        await asyncio.sleep(interval)
+    raise AssertionError(f"not true within {timeout}s: {last}")

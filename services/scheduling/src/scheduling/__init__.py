@@ -1,0 +1,1 @@
+"""Scheduling: what happens when and where."""

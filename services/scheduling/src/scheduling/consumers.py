@@ -1,0 +1,17 @@
+"""What scheduling reads off the bus: studios and staff from identity."""
+
+from studio_contracts import identity
+from studio_platform.bus import Subscription
+
+from scheduling import handlers
+
+SUBSCRIPTIONS = [
+    Subscription(
+        stream="IDENTITY",
+        handlers={
+            identity.StudioCreated: handlers.remember_studio,
+            identity.StudioUpdated: handlers.remember_studio,
+            identity.MemberJoined: handlers.remember_member,
+        },
+    ),
+]

@@ -1,0 +1,1 @@
+"""Scheduling's rules: plain Python, no I/O."""
