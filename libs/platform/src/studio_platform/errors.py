@@ -42,6 +42,13 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class Gone(DomainError):
+    """It existed, and is no more (an expired invitation)."""
+
+    status = 410
+    title = "Gone"
+
+
 class Forbidden(DomainError):
     status = 403
     title = "Forbidden"

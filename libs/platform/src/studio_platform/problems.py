@@ -24,6 +24,7 @@ _TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Content too large",
     415: "Unsupported media type",
     422: "Unprocessable request",
@@ -96,7 +97,9 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
 
 
 async def _on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    if "retry_after" in exc.extensions:
+        headers["Retry-After"] = str(exc.extensions["retry_after"])
     return problem_response(exc.status, detail=exc.detail, code=exc.code, instance=request.url.path,
                             headers=headers, **exc.extensions)
 

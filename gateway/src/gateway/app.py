@@ -1,0 +1,83 @@
+"""The gateway's composition root: identity, the edge (routing, one API document, limits), CORS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from studio_platform.service import ServiceDefinition, build_service_app
+
+from gateway import identity
+from gateway.config import GatewaySettings
+from gateway.edge.middleware import RateLimitMiddleware
+from gateway.edge.proxy import ServiceProxy
+from gateway.edge.ratelimit import RateLimits
+from gateway.identity.unit_of_work import IdentityUnitOfWork
+
+PROXIED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    proxy = ServiceProxy({
+        "scheduling": settings.scheduling_url,
+        "booking": settings.booking_url,
+        "billing": settings.billing_url,
+        "engagement": settings.engagement_url,
+        "notifications": settings.notifications_url,
+        "reporting": settings.reporting_url,
+    })
+
+    async def run_proxy(app: FastAPI) -> None:
+        await proxy.run()
+
+    app = build_service_app(ServiceDefinition(
+        name="gateway",
+        title="Studio platform API",
+        description="The one public API of the studio platform: identity, classes, bookings, credits and more. "
+                    "Every error is an RFC 9457 problem document.",
+        settings=settings,
+        uow_class=IdentityUnitOfWork,
+        publishes=["IDENTITY"],
+        routers=identity.routers(),
+        background=[run_proxy],
+    ))
+    identity.install(app, settings)
+    app.state.proxy = proxy
+
+    async def forward(request: Request) -> Response:
+        return await proxy.forward(request)
+
+    # Registered last, so the gateway's own operations win; everything else under /v1 goes to a service.
+    app.add_api_route("/v1/{path:path}", forward, methods=PROXIED_METHODS, include_in_schema=False)
+
+    own_openapi = app.openapi
+
+    def merged_openapi() -> dict[str, Any]:
+        return proxy.openapi(own_openapi())
+
+    app.openapi = merged_openapi  # type: ignore[method-assign]
+    _replace_docs_routes(app)
+
+    app.add_middleware(RateLimitMiddleware, limits=RateLimits(auth=settings.rate_limit_auth,
+                                                              default=settings.rate_limit_default))
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+                           allow_methods=PROXIED_METHODS, allow_headers=["*"], expose_headers=["x-request-id"])
+    return app
+
+
+def _replace_docs_routes(app: FastAPI) -> None:
+    """Serve the merged document (never cached: services' operations appear as they start)."""
+    app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) not in ("/openapi.json", "/docs")]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Studio platform API")

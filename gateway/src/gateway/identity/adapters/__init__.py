@@ -1,0 +1,1 @@
+"""Identity's edges: tables, repositories, migrations, password hashing."""

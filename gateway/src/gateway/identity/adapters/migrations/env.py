@@ -1,0 +1,6 @@
+"""Alembic environment of the gateway's identity database."""
+
+from gateway.identity.adapters.tables import metadata
+from studio_platform.migrations import run_migrations
+
+run_migrations(metadata, env_var="DATABASE_URL")

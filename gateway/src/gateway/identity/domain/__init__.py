@@ -1,0 +1,1 @@
+"""Identity's rules in plain Python: people, organizations, studios, members, invitations, sessions."""

@@ -1,0 +1,55 @@
+import asyncio
+import uuid
+
+import nats
+import pytest
+import sqlalchemy as sa
+from studio_platform.bus import ensure_streams
+from studio_platform.db import make_engine, make_session_factory
+from studio_platform.inbox import inbox_table
+from studio_platform.outbox import outbox_table
+from studio_platform.testing import recreate_database
+
+
+@pytest.fixture
+async def database(database_server_url):
+    """A throwaway database holding just the outbox and inbox."""
+    url = await recreate_database(database_server_url, f"test_platform_{uuid.uuid4().hex[:8]}")
+    engine = make_engine(url)
+    metadata = sa.MetaData()
+    outbox_table(metadata)
+    inbox_table(metadata)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield url, engine, make_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def jetstream(nats_url):
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_streams(js, ["SCHEDULING", "DEADLETTER"])
+    yield js
+    await nc.close()
+
+
+@pytest.fixture
+def messages_with_id():
+    return _messages_with_id
+
+
+async def _messages_with_id(js, subject: str, event_id: str) -> list:
+    """Every message on `subject` whose Nats-Msg-Id is `event_id`, read with a throwaway consumer."""
+    sub = await js.subscribe(subject, ordered_consumer=True)
+    found = []
+    try:
+        while True:
+            msg = await sub.next_msg(timeout=1)
+            if msg.headers and msg.headers.get("Nats-Msg-Id") == event_id:
+                found.append(msg)
+    except (asyncio.TimeoutError, nats.errors.TimeoutError):
+        pass
+    finally:
+        await sub.unsubscribe()
+    return found

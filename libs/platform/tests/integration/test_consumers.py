@@ -1,0 +1,91 @@
+"""Durable consumers with the inbox and the dead-letter path, against real NATS and PostgreSQL."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import nats
+import sqlalchemy as sa
+from faststream.nats import NatsBroker
+from studio_contracts.scheduling import ClassTypeCreated, ClassTypeUpdated
+from studio_platform.bus import Consumers, Subscription
+from studio_platform.envelope import OutgoingEvent, encode_data
+from studio_platform.inbox import INBOX
+from studio_platform.testing import eventually
+from studio_platform.uow import UnitOfWork
+
+
+def outgoing(event, event_id=None) -> OutgoingEvent:
+    return OutgoingEvent(id=event_id or uuid.uuid4(), type=event.type, source="/tests", nats_subject=event.subject(),
+                         subject=None, time=datetime.now(UTC), organization_id=event.organization_id,
+                         data=encode_data(event))
+
+
+def sample(cls, org):
+    return cls(organization_id=org, class_type_id=uuid.uuid4(), name="Barre", colour="#abcdef",
+               default_capacity=8, default_duration_minutes=45)
+
+
+async def start_consumers(nats_url, sessions, handlers, *, max_deliver=5):
+    broker = NatsBroker(nats_url)
+    nc = await nats.connect(nats_url)
+    consumers = Consumers(broker, service=f"t{uuid.uuid4().hex[:8]}-platform",
+                          uow_factory=lambda: UnitOfWork(sessions, source="/tests"), js=nc.jetstream,
+                          max_deliver=max_deliver, ack_wait_seconds=5)
+    consumers.register(Subscription(stream="SCHEDULING", handlers=handlers))
+    await broker.start()
+    return broker, nc
+
+
+async def test_a_redelivered_event_is_handled_once(database, jetstream, nats_url):
+    _, engine, sessions = database
+    org = uuid.uuid4()
+    seen = []
+
+    async def handle(event, meta, uow):
+        seen.append(meta.id)
+
+    broker, nc = await start_consumers(nats_url, sessions, {ClassTypeCreated: handle})
+    try:
+        out = outgoing(sample(ClassTypeCreated, org))
+        for _ in range(3):  # the same event, published as three different messages
+            await jetstream.publish(out.nats_subject, out.data, headers={**out.headers(),
+                                                                        "Nats-Msg-Id": str(uuid.uuid4())})
+        other = outgoing(sample(ClassTypeCreated, org))
+        await jetstream.publish(other.nats_subject, other.data, headers=other.headers())
+        await eventually(lambda: asyncio.sleep(0, result=other.id in seen))
+        await asyncio.sleep(0.3)
+        assert seen.count(out.id) == 1
+        async with engine.connect() as conn:
+            handled = await conn.scalar(sa.select(sa.func.count()).select_from(INBOX)
+                                        .where(INBOX.c.organization_id == org))
+        assert handled == 2
+    finally:
+        await broker.stop()
+        await nc.close()
+
+
+async def test_a_failing_event_is_retried_then_dead_lettered(database, jetstream, nats_url):
+    _, _, sessions = database
+    attempts = []
+
+    async def always_fails(event, meta, uow):
+        attempts.append(meta.id)
+        raise RuntimeError("the database fell over")
+
+    dead = await jetstream.subscribe("deadletter.>", ordered_consumer=True,
+                                     deliver_policy=nats.js.api.DeliverPolicy.NEW)
+    broker, nc = await start_consumers(nats_url, sessions, {ClassTypeUpdated: always_fails}, max_deliver=2)
+    try:
+        out = outgoing(sample(ClassTypeUpdated, uuid.uuid4()))
+        await jetstream.publish(out.nats_subject, out.data, headers=out.headers())
+        while True:
+            parked = await dead.next_msg(timeout=15)
+            if parked.headers.get("ce-id") == str(out.id):
+                break
+        assert attempts.count(out.id) == 2
+        assert "the database fell over" in parked.headers["x-dead-letter-reason"]
+        assert parked.headers["x-original-subject"] == out.nats_subject
+    finally:
+        await broker.stop()
+        await nc.close()

@@ -1,0 +1,109 @@
+"""The outbox relay against real PostgreSQL and NATS: nothing committed is lost, nothing is published twice."""
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+import sqlalchemy as sa
+from cloudevents.core.bindings.http import HTTPMessage, from_http
+from cloudevents.core.formats.json import JSONFormat
+from studio_contracts.scheduling import ClassTypeCreated
+from studio_platform.outbox import OUTBOX, OutboxRelay
+from studio_platform.uow import UnitOfWork
+
+
+def class_type_created(org):
+    return ClassTypeCreated(organization_id=org, class_type_id=uuid.uuid4(), name="Reformer", colour="#112233",
+                            default_capacity=10, default_duration_minutes=50)
+
+
+async def commit_one_event(sessions) -> str:
+    async with UnitOfWork(sessions, source="/tests") as uow:
+        event_id = uow.publish(class_type_created(uuid.uuid4()), subject="the-subject")
+        await uow.commit()
+    return str(event_id)
+
+
+async def published_at(engine, event_id):
+    async with engine.connect() as conn:
+        return await conn.scalar(sa.select(OUTBOX.c.published_at).where(OUTBOX.c.id == uuid.UUID(event_id)))
+
+
+CRASH_AFTER_PUBLISH = textwrap.dedent("""
+    import asyncio, os, sys
+    import nats
+    from studio_platform.db import make_engine
+    from studio_platform.outbox import OutboxRelay
+
+    async def crash(*args, **kwargs):
+        os._exit(9)  # killed after JetStream acknowledged, before the row is marked
+
+    async def main():
+        nc = await nats.connect(sys.argv[2])
+        relay = OutboxRelay(make_engine(sys.argv[1]), nc.jetstream(), name="crash-test")
+        relay.mark_published = crash
+        await relay.drain_once()
+
+    asyncio.run(main())
+""")
+
+
+async def test_relay_killed_between_publish_and_mark_publishes_exactly_once(database, jetstream, nats_url,
+                                                                             messages_with_id):
+    url, engine, sessions = database
+    event_id = await commit_one_event(sessions)  # committed while no relay runs
+
+    crashed = subprocess.run([sys.executable, "-c", CRASH_AFTER_PUBLISH, url, nats_url], timeout=60)
+    assert crashed.returncode == 9
+    assert await published_at(engine, event_id) is None, "the crash came before the row was marked"
+    assert len(await messages_with_id(jetstream, ClassTypeCreated.subject(), event_id)) == 1
+
+    restarted = OutboxRelay(engine, jetstream, name="crash-test")
+    assert await restarted.drain_once() == 1  # publishes the row again...
+    assert await published_at(engine, event_id) is not None
+    # ...and JetStream drops the duplicate by its Nats-Msg-Id.
+    assert len(await messages_with_id(jetstream, ClassTypeCreated.subject(), event_id)) == 1
+    assert await restarted.drain_once() == 0
+
+
+async def test_rolled_back_events_are_never_published(database):
+    _, engine, sessions = database
+    async with UnitOfWork(sessions, source="/tests") as uow:
+        uow.publish(class_type_created(uuid.uuid4()))
+        # leaving without commit rolls back
+    async with engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(OUTBOX)) == 0
+
+
+async def test_published_events_read_with_the_cloudevents_sdk(database, jetstream, messages_with_id):
+    _, engine, sessions = database
+    event_id = await commit_one_event(sessions)
+    await OutboxRelay(engine, jetstream, name="sdk-test").drain_once()
+    [msg] = await messages_with_id(jetstream, ClassTypeCreated.subject(), event_id)
+
+    event = from_http(HTTPMessage(headers=dict(msg.headers), body=msg.data), JSONFormat())
+    assert event.get_id() == event_id
+    assert event.get_type() == "scheduling.class_type.created.v1"
+    assert event.get_source() == "/tests"
+    assert event.get_subject() == "the-subject"
+    assert event.get_specversion() == "1.0"
+    assert event.get_data()["name"] == "Reformer"
+    assert event.get_extension("organizationid") == event.get_data()["organization_id"]
+
+
+async def test_relay_run_publishes_promptly_on_notify(database, jetstream):
+    _, engine, sessions = database
+    relay = OutboxRelay(engine, jetstream, name="notify-test", poll_seconds=30)  # polling alone would be slow
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.5)  # let it take the lead and LISTEN
+        started = time.monotonic()
+        event_id = await commit_one_event(sessions)
+        while await published_at(engine, event_id) is None:
+            assert time.monotonic() - started < 5, "NOTIFY did not wake the relay"
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()

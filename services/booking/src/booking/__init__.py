@@ -1,0 +1,1 @@
+"""Booking: registrations, waitlists, attendance; home of the booking saga."""

@@ -1,0 +1,1 @@
+"""Booking's rules: plain Python, no I/O."""

@@ -1,0 +1,5 @@
+from studio_platform.migrations import run_migrations
+
+from engagement.adapters.tables import metadata
+
+run_migrations(metadata, env_var="DATABASE_URL")
