@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from devstack.stack import Stack
 
 
@@ -16,7 +17,9 @@ def stack(database_server_url, nats_url):
     with tempfile.TemporaryDirectory(prefix="studio-e2e-") as state:
         platform = Stack(nats_url=nats_url, database_url=database_server_url, state_dir=Path(state),
                          database_prefix=f"e2e_{tag}_", durable_prefix=f"e2e{tag}-",
-                         extra_env={"LOG_LEVEL": os.environ.get("E2E_LOG_LEVEL", "WARNING")})
+                         extra_env={"LOG_LEVEL": os.environ.get("E2E_LOG_LEVEL", "WARNING"),
+                                    # Every test caller comes from 127.0.0.1: sign-ups must not starve.
+                                    "RATE_LIMIT_AUTH": "10000/minute", "RATE_LIMIT_DEFAULT": "120/minute"})
         try:
             platform.start()
             yield platform

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+
 from studio_platform.testing import eventually
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +48,7 @@ async def schedule_class(gateway, org) -> dict:
         assert response.status_code == 201, response.text
         return response.json()
 
-    return await eventually(scheduled, timeout=15, interval=0.1)
+    return await eventually(scheduled, timeout=15, interval=0.25)
 
 
 async def test_owner_plans_a_class_and_an_invited_client_browses_it(gateway):
@@ -177,3 +178,38 @@ async def test_health_and_request_ids(gateway):
     assert echoed.headers["x-request-id"] == "abc-123"
     metrics = await gateway.get("/metrics")
     assert "http_requests_total" in metrics.text
+
+
+async def test_one_trace_runs_from_the_gateway_onto_the_bus(gateway, nats_url):
+    import nats
+
+    org = await new_organization(gateway, "Tracy Owner", "Traced Studio")
+    nc = await nats.connect(nats_url)
+    sub = await nc.jetstream().subscribe("scheduling.class_type.created", ordered_consumer=True,
+                                         deliver_policy=nats.js.api.DeliverPolicy.NEW)
+    trace_id = uuid.uuid4().hex
+    traced = {**org["owner"], "traceparent": f"00-{trace_id}-{'1' * 16}-01"}
+    created = await gateway.post("/v1/class-types", headers=traced,
+                                 json={"name": "Traced", "colour": "#123456", "default_capacity": 5,
+                                       "default_duration_minutes": 30})
+    assert created.status_code == 201
+    try:
+        while True:
+            msg = await sub.next_msg(timeout=10)
+            if msg.headers.get("ce-subject") == created.json()["id"]:
+                break
+    finally:
+        await nc.close()
+    assert msg.headers["traceparent"].split("-")[1] == trace_id
+
+
+async def test_callers_are_rate_limited(gateway):
+    _, token = await sign_up(gateway, "Hasty Harry")
+    statuses = [(await gateway.get("/v1/me", headers=bearer(token))).status_code for _ in range(125)]
+    assert statuses.count(200) == 120 and statuses[-1] == 429
+    refused = await gateway.get("/v1/me", headers=bearer(token))
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert int(refused.headers["retry-after"]) >= 1
+    # Someone else is not held up by Harry.
+    _, other = await sign_up(gateway, "Patient Pam")
+    assert (await gateway.get("/v1/me", headers=bearer(other))).status_code == 200

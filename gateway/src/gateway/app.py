@@ -8,7 +8,6 @@ from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from studio_platform.service import ServiceDefinition, build_service_app
 
 from gateway import identity
 from gateway.config import GatewaySettings
@@ -16,6 +15,7 @@ from gateway.edge.middleware import RateLimitMiddleware
 from gateway.edge.proxy import ServiceProxy
 from gateway.edge.ratelimit import RateLimits
 from gateway.identity.unit_of_work import IdentityUnitOfWork
+from studio_platform.service import ServiceDefinition, build_service_app
 
 PROXIED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 

@@ -6,6 +6,7 @@ import json
 import logging
 
 from pydantic import Field, PrivateAttr, model_validator
+
 from studio_platform.keys import SigningKey
 from studio_platform.settings import ServiceSettings
 

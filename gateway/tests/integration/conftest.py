@@ -1,14 +1,10 @@
-"""Real PostgreSQL and NATS: a throwaway database and (unless NATS_URL is set) a NATS 2.15 of our own."""
+"""Real PostgreSQL and NATS (from `make test`): a throwaway database and the identity routes running."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,59 +16,18 @@ import nats
 import pytest
 import pytest_asyncio
 from asgi_lifespan import LifespanManager
-from gateway.config import GatewaySettings
-from gateway.identity.adapters import migrations
 from nats.js.api import DeliverPolicy
-from studio_platform.auth import Principal, TokenVerifier
-from studio_platform.db import plain_url
-from studio_platform.migrations import upgrade
-from studio_platform.service import ServiceDefinition, build_service_app
-from studio_platform.testing import recreate_database
 
 from gateway import identity
+from gateway.config import GatewaySettings
+from gateway.identity.adapters import migrations
+from studio_platform.auth import Principal, TokenVerifier
+from studio_platform.db import plain_url
+from studio_platform.pytest_plugin import fresh_database
+from studio_platform.service import ServiceDefinition, build_service_app
+from studio_platform.testing import drop_database, recreate_database
 
 MIGRATIONS = Path(migrations.__path__[0])
-SERVER_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def nats_url():
-    if url := os.environ.get("NATS_URL"):
-        yield url
-        return
-    port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="gateway-nats-") as store:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "nats-server"), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise RuntimeError("nats-server did not start") from None
-                    time.sleep(0.05)
-            yield f"nats://127.0.0.1:{port}"
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-
-
-async def _drop_database(name: str) -> None:
-    conn = await asyncpg.connect(plain_url(SERVER_URL))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -81,21 +36,19 @@ def migrations_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def database_url():
+def database_url(database_server_url):
     """The session's database, migrated to head."""
     name = f"gateway_test_{os.getpid()}"
-    url = asyncio.run(recreate_database(SERVER_URL, name))
-    upgrade(MIGRATIONS, url)
-    yield url
-    asyncio.run(_drop_database(name))
+    yield fresh_database(database_server_url, name, MIGRATIONS)
+    asyncio.run(drop_database(database_server_url, name))
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def empty_database_url():
+async def empty_database_url(database_server_url):
     """A database of this test's own, with nothing in it."""
     name = f"gateway_scratch_{uuid.uuid4().hex[:8]}"
-    yield await recreate_database(SERVER_URL, name)
-    await _drop_database(name)
+    yield await recreate_database(database_server_url, name)
+    await drop_database(database_server_url, name)
 
 
 @pytest.fixture(scope="session")

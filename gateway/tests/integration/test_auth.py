@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+
 from studio_platform.auth import access_claims, sign
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

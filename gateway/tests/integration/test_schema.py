@@ -7,8 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.command import downgrade
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from gateway.identity.adapters.tables import metadata
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from gateway.identity.adapters.tables import metadata
 from studio_platform.db import asyncpg_url
 from studio_platform.migrations import upgrade
 

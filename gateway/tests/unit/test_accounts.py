@@ -1,4 +1,5 @@
 import pytest
+
 from gateway.identity.domain.accounts import (
     MIN_PASSWORD_LENGTH,
     normalise_email,

@@ -2,6 +2,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from gateway.identity.domain.invitations import INVITATION_LIFETIME, Gone, Invitation
 from studio_platform.errors import Conflict, Forbidden
 

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 from typing import get_args
 
 import pytest
+
 from gateway.identity.domain.memberships import (
     ROLES,
     Membership,

@@ -1,6 +1,7 @@
 import itertools
 
 import pytest
+
 from gateway.identity.domain.organizations import SLUG_MAX_LENGTH, require_time_zone, slug_candidates, slugify
 from studio_platform.errors import Invalid
 

@@ -17,7 +17,8 @@ PASSWORD = "demo-studio-2026"
 OWNER = ("owner@demo.studio", "Olivia Hart")
 STUDIOS = [("Camden", "Europe/London"), ("Brooklyn", "America/New_York")]
 INSTRUCTORS = [("sarah@demo.studio", "Sarah Johnson", "Camden"), ("marcus@demo.studio", "Marcus Lee", "Brooklyn")]
-CLIENTS = [("alice@demo.studio", "Alice Moreno"), ("bob@demo.studio", "Bob Okafor"), ("carol@demo.studio", "Carol Chen")]
+CLIENTS = [("alice@demo.studio", "Alice Moreno"), ("bob@demo.studio", "Bob Okafor"),
+           ("carol@demo.studio", "Carol Chen")]
 CLASS_TYPES = [("HIIT", "#1e88e5", 15, 45), ("Mat Pilates", "#43a047", 20, 60), ("Reformer", "#ff6b35", 12, 50)]
 DAILY = [("07:00", "HIIT"), ("12:30", "Mat Pilates"), ("18:00", "Reformer")]
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from studio_platform.keys import SigningKey
-from studio_platform.migrations import upgrade
 
 from devstack.infra import ensure_databases, free_port
+from studio_platform.keys import SigningKey
+from studio_platform.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parents[4]
 

@@ -8,8 +8,6 @@ from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from studio_platform.auth import CurrentPrincipal
-from studio_platform.problems import error_responses
 
 from gateway.identity import handlers
 from gateway.identity.domain.accounts import User
@@ -55,6 +53,8 @@ from gateway.identity.schemas import (
 )
 from gateway.identity.tokens import SessionTokens, TokenIssuer
 from gateway.identity.unit_of_work import IdentityUnitOfWork
+from studio_platform.auth import CurrentPrincipal
+from studio_platform.problems import error_responses
 
 
 def _uow(request: Request) -> IdentityUnitOfWork:

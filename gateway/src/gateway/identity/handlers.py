@@ -12,10 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from uuid import UUID
 
-from studio_contracts.identity import InvitationCreated, MemberJoined, OrganizationCreated, StudioCreated, StudioUpdated
-from studio_platform.auth import Principal
-from studio_platform.errors import Conflict, Forbidden, NotFound, Unauthorized
-
 from gateway.identity.adapters.passwords import hash_password, needs_rehash, verify_password
 from gateway.identity.domain.accounts import (
     User,
@@ -50,6 +46,9 @@ from gateway.identity.domain.organizations import Organization, Studio, require_
 from gateway.identity.domain.sessions import RefreshToken, Verdict, hash_secret, judge_refresh, new_secret
 from gateway.identity.tokens import SessionTokens, TokenIssuer
 from gateway.identity.unit_of_work import IdentityUnitOfWork
+from studio_contracts.identity import InvitationCreated, MemberJoined, OrganizationCreated, StudioCreated, StudioUpdated
+from studio_platform.auth import Principal
+from studio_platform.errors import Conflict, Forbidden, NotFound, Unauthorized
 
 
 @dataclass(frozen=True)

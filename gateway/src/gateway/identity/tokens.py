@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from studio_platform.auth import access_claims, sign
-from studio_platform.keys import SigningKey, jwks
-
 from gateway.config import GatewaySettings
 from gateway.identity.domain.accounts import User
 from gateway.identity.domain.memberships import Membership
+from studio_platform.auth import access_claims, sign
+from studio_platform.keys import SigningKey, jwks
 
 
 @dataclass(frozen=True)

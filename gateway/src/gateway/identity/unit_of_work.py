@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from studio_platform.uow import UnitOfWork
-
 from gateway.identity.adapters.repository import (
     InvitationRepository,
     MembershipRepository,
@@ -12,6 +10,7 @@ from gateway.identity.adapters.repository import (
     StudioRepository,
     UserRepository,
 )
+from studio_platform.uow import UnitOfWork
 
 
 class IdentityUnitOfWork(UnitOfWork):

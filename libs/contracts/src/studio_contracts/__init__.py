@@ -1,6 +1,6 @@
 """Event contracts shared by every service: what goes over the bus, never how."""
 
-from studio_contracts.base import Event, EventMeta, STREAMS, stream_for_subject
+from studio_contracts.base import STREAMS, Event, EventMeta, stream_for_subject
 from studio_contracts.registry import EVENT_TYPES, event_class
 
-__all__ = ["Event", "EventMeta", "STREAMS", "stream_for_subject", "EVENT_TYPES", "event_class"]
+__all__ = ["EVENT_TYPES", "STREAMS", "Event", "EventMeta", "event_class", "stream_for_subject"]

@@ -19,7 +19,8 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
-from opentelemetry import context as otel_context, propagate, trace
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
 from prometheus_client import Counter
 
 from studio_contracts import STREAMS, Event, EventMeta

@@ -20,7 +20,8 @@ import asyncpg
 import sqlalchemy as sa
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
-from sqlalchemy.dialects.postgresql import JSONB, UUID as PG_UUID
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from studio_platform.db import plain_url
@@ -105,7 +106,8 @@ class OutboxRelay:
         url = self._engine.url.render_as_string(hide_password=False)
         conn = await asyncpg.connect(plain_url(url))
         try:
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+            # Another replica leads; wait for its session (and so its lock) to end.
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):  # noqa: ASYNC110
                 await asyncio.sleep(self._poll)
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
             log.info("outbox relay leading")

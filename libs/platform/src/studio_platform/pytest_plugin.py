@@ -20,7 +20,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from studio_platform.migrations import upgrade
-from studio_platform.testing import TokenMinter, recreate_database
+from studio_platform.testing import TokenMinter, drop_database, recreate_database
 
 
 def _env(name: str) -> str:
@@ -65,9 +65,12 @@ def service_app(database_server_url: str, nats_url: str, minter: TokenMinter) ->
         settings = settings_cls(database_url=url, nats_url=nats_url, auth_jwks=minter.jwks,
                                 durable_prefix=f"t{tag}-", log_json=False, **overrides)
         app = create_app(settings)
-        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                yield app, client
+        try:
+            async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
+                transport = httpx.ASGITransport(app=manager.app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                    yield app, client
+        finally:
+            await drop_database(database_server_url, name)
 
     return run

@@ -79,7 +79,8 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
         await ensure_streams(js, {*defn.publishes, *(s.stream for s in defn.subscriptions), DEAD_LETTER_STREAM})
 
         broker = NatsBroker(settings.nats_url, name=f"{defn.name}-consumers", max_reconnect_attempts=-1)
-        consumers = Consumers(broker, service=settings.durable_prefix + defn.name, uow_factory=app.state.uow, js=lambda: js,
+        consumers = Consumers(broker, service=settings.durable_prefix + defn.name, uow_factory=app.state.uow,
+                              js=lambda: js,
                               max_deliver=settings.consumer_max_deliver,
                               ack_wait_seconds=settings.consumer_ack_wait_seconds)
         for subscription in defn.subscriptions:

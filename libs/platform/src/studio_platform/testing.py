@@ -45,13 +45,18 @@ def database_url(server_url: str, name: str) -> str:
     return f"{base}/{name}"
 
 
-async def recreate_database(server_url: str, name: str) -> str:
+async def drop_database(server_url: str, name: str) -> None:
     conn = await asyncpg.connect(plain_url(server_url))
     try:
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname=$1 AND pid<>pg_backend_pid()",
-            name)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def recreate_database(server_url: str, name: str) -> str:
+    await drop_database(server_url, name)
+    conn = await asyncpg.connect(plain_url(server_url))
+    try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()

@@ -1,9 +1,9 @@
-import asyncio
 import uuid
 
 import nats
 import pytest
 import sqlalchemy as sa
+
 from studio_platform.bus import ensure_streams
 from studio_platform.db import make_engine, make_session_factory
 from studio_platform.inbox import inbox_table
@@ -48,7 +48,7 @@ async def _messages_with_id(js, subject: str, event_id: str) -> list:
             msg = await sub.next_msg(timeout=1)
             if msg.headers and msg.headers.get("Nats-Msg-Id") == event_id:
                 found.append(msg)
-    except (asyncio.TimeoutError, nats.errors.TimeoutError):
+    except (TimeoutError, nats.errors.TimeoutError):
         pass
     finally:
         await sub.unsubscribe()

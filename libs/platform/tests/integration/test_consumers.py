@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import nats
 import sqlalchemy as sa
 from faststream.nats import NatsBroker
+
 from studio_contracts.scheduling import ClassTypeCreated, ClassTypeUpdated
 from studio_platform.bus import Consumers, Subscription
 from studio_platform.envelope import OutgoingEvent, encode_data

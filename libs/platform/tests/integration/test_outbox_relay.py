@@ -10,6 +10,7 @@ import uuid
 import sqlalchemy as sa
 from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
+
 from studio_contracts.scheduling import ClassTypeCreated
 from studio_platform.outbox import OUTBOX, OutboxRelay
 from studio_platform.uow import UnitOfWork
@@ -56,7 +57,8 @@ async def test_relay_killed_between_publish_and_mark_publishes_exactly_once(data
     url, engine, sessions = database
     event_id = await commit_one_event(sessions)  # committed while no relay runs
 
-    crashed = subprocess.run([sys.executable, "-c", CRASH_AFTER_PUBLISH, url, nats_url], timeout=60)
+    crashed = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", CRASH_AFTER_PUBLISH, url, nats_url],
+                                      timeout=60)
     assert crashed.returncode == 9
     assert await published_at(engine, event_id) is None, "the crash came before the row was marked"
     assert len(await messages_with_id(jetstream, ClassTypeCreated.subject(), event_id)) == 1

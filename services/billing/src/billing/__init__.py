@@ -1,1 +1,4 @@
-"""Billing: money and credits. Its capabilities arrive with their issues; today it runs, migrates and joins the bus."""
+"""Billing: money and credits.
+
+Its capabilities arrive with their issues; today it runs, migrates and joins the bus.
+"""

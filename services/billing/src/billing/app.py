@@ -1,10 +1,10 @@
 """Billing's composition root."""
 
 from fastapi import FastAPI
-from studio_platform.service import ServiceDefinition, build_service_app
-from studio_platform.uow import UnitOfWork
 
 from billing.config import BillingSettings
+from studio_platform.service import ServiceDefinition, build_service_app
+from studio_platform.uow import UnitOfWork
 
 
 def create_app(settings: BillingSettings | None = None) -> FastAPI:

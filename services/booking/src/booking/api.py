@@ -8,11 +8,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
-from studio_platform.auth import CurrentPrincipal
-from studio_platform.problems import error_responses
 
 from booking import handlers
 from booking.unit_of_work import BookingUnitOfWork
+from studio_platform.auth import CurrentPrincipal
+from studio_platform.problems import error_responses
 
 router = APIRouter(prefix="/v1")
 

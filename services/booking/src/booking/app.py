@@ -1,12 +1,12 @@
 """Booking's composition root."""
 
 from fastapi import FastAPI
-from studio_platform.service import ServiceDefinition, build_service_app
 
 from booking.api import router
 from booking.config import BookingSettings
 from booking.consumers import SUBSCRIPTIONS
 from booking.unit_of_work import BookingUnitOfWork
+from studio_platform.service import ServiceDefinition, build_service_app
 
 
 def create_app(settings: BookingSettings | None = None) -> FastAPI:

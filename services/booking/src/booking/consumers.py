@@ -1,9 +1,8 @@
 """What booking reads off the bus: classes from scheduling."""
 
+from booking import handlers
 from studio_contracts import scheduling
 from studio_platform.bus import Subscription
-
-from booking import handlers
 
 SUBSCRIPTIONS = [
     Subscription(

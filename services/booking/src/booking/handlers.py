@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
+from booking.domain.classes import BookableClass
+from booking.unit_of_work import BookingUnitOfWork
 from studio_contracts import EventMeta, scheduling
 from studio_platform.auth import Principal
 from studio_platform.errors import NotFound
-
-from booking.domain.classes import BookableClass
-from booking.unit_of_work import BookingUnitOfWork
 
 
 async def remember_class(event: scheduling.ClassSnapshot, meta: EventMeta, uow: BookingUnitOfWork) -> None:

@@ -1,6 +1,5 @@
-from studio_platform.uow import UnitOfWork
-
 from booking.adapters.repository import ClassCopyRepository
+from studio_platform.uow import UnitOfWork
 
 
 class BookingUnitOfWork(UnitOfWork):

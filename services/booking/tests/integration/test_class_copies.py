@@ -3,9 +3,8 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from studio_contracts import scheduling
-
 from booking import handlers
+from studio_contracts import scheduling
 
 
 def snapshot(cls, org, class_id, version, capacity=10, status="scheduled"):

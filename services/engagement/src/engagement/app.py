@@ -1,10 +1,10 @@
 """Engagement's composition root."""
 
 from fastapi import FastAPI
-from studio_platform.service import ServiceDefinition, build_service_app
-from studio_platform.uow import UnitOfWork
 
 from engagement.config import EngagementSettings
+from studio_platform.service import ServiceDefinition, build_service_app
+from studio_platform.uow import UnitOfWork
 
 
 def create_app(settings: EngagementSettings | None = None) -> FastAPI:

@@ -1,1 +1,4 @@
-"""Notifications: every message to a person. Its capabilities arrive with their issues; today it runs, migrates and joins the bus."""
+"""Notifications: every message to a person.
+
+Its capabilities arrive with their issues; today it runs, migrates and joins the bus.
+"""

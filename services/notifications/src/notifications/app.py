@@ -1,10 +1,10 @@
 """Notifications's composition root."""
 
 from fastapi import FastAPI
-from studio_platform.service import ServiceDefinition, build_service_app
-from studio_platform.uow import UnitOfWork
 
 from notifications.config import NotificationsSettings
+from studio_platform.service import ServiceDefinition, build_service_app
+from studio_platform.uow import UnitOfWork
 
 
 def create_app(settings: NotificationsSettings | None = None) -> FastAPI:

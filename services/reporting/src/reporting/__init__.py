@@ -1,1 +1,4 @@
-"""Reporting: numbers for owners, managers and trainers. Its capabilities arrive with their issues; today it runs, migrates and joins the bus."""
+"""Reporting: numbers for owners, managers and trainers.
+
+Its capabilities arrive with their issues; today it runs, migrates and joins the bus.
+"""

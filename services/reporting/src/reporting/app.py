@@ -1,10 +1,10 @@
 """Reporting's composition root."""
 
 from fastapi import FastAPI
-from studio_platform.service import ServiceDefinition, build_service_app
-from studio_platform.uow import UnitOfWork
 
 from reporting.config import ReportingSettings
+from studio_platform.service import ServiceDefinition, build_service_app
+from studio_platform.uow import UnitOfWork
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:

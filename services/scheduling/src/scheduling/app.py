@@ -1,12 +1,12 @@
 """Scheduling's composition root."""
 
 from fastapi import FastAPI
-from studio_platform.service import ServiceDefinition, build_service_app
 
 from scheduling.api import router
 from scheduling.config import SchedulingSettings
 from scheduling.consumers import SUBSCRIPTIONS
 from scheduling.unit_of_work import SchedulingUnitOfWork
+from studio_platform.service import ServiceDefinition, build_service_app
 
 
 def create_app(settings: SchedulingSettings | None = None) -> FastAPI:

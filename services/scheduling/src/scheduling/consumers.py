@@ -1,9 +1,8 @@
 """What scheduling reads off the bus: studios and staff from identity."""
 
+from scheduling import handlers
 from studio_contracts import identity
 from studio_platform.bus import Subscription
-
-from scheduling import handlers
 
 SUBSCRIPTIONS = [
     Subscription(

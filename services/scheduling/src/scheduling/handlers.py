@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from studio_contracts import identity, scheduling as events
-from studio_contracts.base import EventMeta
-from studio_platform.auth import Principal
-from studio_platform.errors import Conflict, Forbidden, Invalid, NotFound
-
 from scheduling.domain.browse import BrowseQuery
 from scheduling.domain.directory import Member, Studio
 from scheduling.domain.model import ClassSession, ClassType
 from scheduling.unit_of_work import SchedulingUnitOfWork
+from studio_contracts import identity
+from studio_contracts import scheduling as events
+from studio_contracts.base import EventMeta
+from studio_platform.auth import Principal
+from studio_platform.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 def _now() -> datetime:

@@ -1,6 +1,5 @@
-from studio_platform.uow import UnitOfWork
-
 from scheduling.adapters.repository import ClassSessionRepository, ClassTypeRepository, DirectoryRepository
+from studio_platform.uow import UnitOfWork
 
 
 class SchedulingUnitOfWork(UnitOfWork):

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import nats
 import pytest
-from studio_contracts import identity
-from studio_platform.testing import eventually
 
 from scheduling.adapters.tables import studios
 from scheduling.unit_of_work import SchedulingUnitOfWork
+from studio_contracts import identity
+from studio_platform.testing import eventually
 
 
 async def seed_directory(app, org, studio_id, instructor_id, *, time_zone="Europe/London"):
@@ -56,7 +56,8 @@ async def test_schedule_and_browse_with_local_times(scheduling, tenant):
     day = datetime(datetime.now(UTC).year + 1, 7, 1, tzinfo=UTC)
     morning = await make_class(client, tenant, day.replace(hour=5, minute=30))
     evening = await make_class(client, tenant, day.replace(hour=17))
-    assert morning["local_start_time"] == "06:30" and morning["late_cancel_cutoff"].startswith(f"{day.year}-06-30T17:30")
+    assert morning["local_start_time"] == "06:30"
+    assert morning["late_cancel_cutoff"].startswith(f"{day.year}-06-30T17:30")
     assert morning["availability"] == {"capacity": 12, "booked": 0, "spots_left": 12, "is_full": False,
                                        "waitlisted": 0}
 
@@ -157,7 +158,8 @@ async def test_studio_copy_follows_identity_events_off_the_bus(scheduling, nats_
                         subject=str(studio_id), time=datetime.now(UTC), organization_id=org, data=encode_data(event))
     nc = await nats.connect(nats_url)
     for _ in range(2):  # delivered twice: the inbox makes the second harmless
-        await nc.jetstream().publish(out.nats_subject, out.data, headers={**out.headers(), "Nats-Msg-Id": str(uuid.uuid4())})
+        headers = {**out.headers(), "Nats-Msg-Id": str(uuid.uuid4())}
+        await nc.jetstream().publish(out.nats_subject, out.data, headers=headers)
     await nc.close()
 
     async def copied():

@@ -2,11 +2,11 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from studio_platform.errors import Conflict, Invalid
 
 from scheduling.domain.browse import BrowseQuery
 from scheduling.domain.directory import Member
 from scheduling.domain.model import ClassSession, ClassType
+from studio_platform.errors import Conflict, Invalid
 
 NOW = datetime(2030, 3, 1, 9, tzinfo=UTC)
 ORG = uuid.uuid4()

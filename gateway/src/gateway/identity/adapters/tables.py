@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
+
 from studio_platform.inbox import inbox_table
 from studio_platform.outbox import outbox_table
 

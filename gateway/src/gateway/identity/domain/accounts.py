@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
+
 from studio_platform.errors import Invalid
 
 MIN_PASSWORD_LENGTH = 10

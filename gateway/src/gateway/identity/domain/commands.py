@@ -60,7 +60,7 @@ class ChangeStudio:
     studio_id: UUID
     name: str | None = None
     time_zone: str | None = None
-    address: str | None | Keep = KEEP
+    address: str | Keep | None = KEEP
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from studio_platform.errors import Conflict, Forbidden, Gone
-
 from gateway.identity.domain.memberships import Role
+from studio_platform.errors import Conflict, Forbidden, Gone
 
 INVITATION_LIFETIME = timedelta(days=7)
 

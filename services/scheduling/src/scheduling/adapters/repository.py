@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -40,7 +39,7 @@ class ClassTypeRepository:
             async with self._db.begin_nested():
                 await self._db.execute(sa.insert(class_types).values(**asdict(class_type)))
         except IntegrityError as exc:
-            raise Conflict(f"A class type called {class_type.name!r} already exists.", code="class-type-exists") from exc
+            raise _name_taken(class_type) from exc
 
     async def get(self, organization_id: UUID, class_type_id: UUID) -> ClassType | None:
         row = (await self._db.execute(
@@ -66,7 +65,11 @@ class ClassTypeRepository:
                     .values(**values)
                 )
         except IntegrityError as exc:
-            raise Conflict(f"A class type called {class_type.name!r} already exists.", code="class-type-exists") from exc
+            raise _name_taken(class_type) from exc
+
+
+def _name_taken(class_type: ClassType) -> Conflict:
+    return Conflict(f"A class type called {class_type.name!r} already exists.", code="class-type-exists")
 
 
 def _class_type(row: Any) -> ClassType:

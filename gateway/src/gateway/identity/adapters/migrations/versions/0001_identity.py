@@ -8,6 +8,7 @@ Create Date: 2026-01-01
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
+
 from studio_platform.migrations import create_messaging_tables, drop_messaging_tables
 
 revision = "0001"
