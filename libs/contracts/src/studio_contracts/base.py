@@ -20,6 +20,9 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     type: ClassVar[str]
+    # Consumers record each event id in their inbox and drop repeats. A repeating schedule's
+    # ticks all carry one id, so tick events opt out (their handlers are idempotent instead).
+    inbox: ClassVar[bool] = True
     organization_id: UUID
 
     @classmethod
@@ -29,6 +32,9 @@ class Event(BaseModel):
     @classmethod
     def type_version(cls) -> int:
         return int(cls.type.rsplit(".v", 1)[1])
+
+
+SYSTEM_ORGANIZATION = UUID(int=0)  # for the platform's own events, which belong to no tenant
 
 
 class EventMeta(BaseModel):

@@ -27,12 +27,14 @@ ASYNCAPI_VERSION = "3.0.0"
 CATALOGUE_VERSION = "1.0.0"
 HEADERS_TRAIT = "cloudEvents"
 REGENERATE = "python -m studio_contracts.catalogue docs/"
+NO_INBOX = ("Several messages of this type share one ce-id (a repeating schedule), so consumers do not "
+            "deduplicate it by id; its handlers must be idempotent.")
 
 # The CloudEvents 1.0 binary-mode headers every event carries (see studio_platform.envelope).
 HEADERS: dict[str, dict[str, Any]] = {
     "ce-specversion": {"type": "string", "const": "1.0", "description": "CloudEvents spec version."},
     "ce-id": {"type": "string", "format": "uuid",
-              "description": "Unique id of this event; the same value as Nats-Msg-Id."},
+              "description": "Id of this event; consumers drop an id they have handled before."},
     "ce-source": {"type": "string", "examples": ["/services/scheduling"],
                   "description": "The publishing service, as /services/<name>."},
     "ce-type": {"type": "string", "examples": ["scheduling.class.scheduled.v1"],
@@ -48,11 +50,11 @@ HEADERS: dict[str, dict[str, Any]] = {
     "traceparent": {"type": "string",
                     "description": "W3C trace context of the change that caused the event, when traced."},
     "Nats-Msg-Id": {"type": "string", "format": "uuid",
-                    "description": "Equals ce-id: JetStream drops a re-published duplicate within the "
-                                   "stream's duplicate window."},
+                    "description": "Equals ce-id on every event the outbox relay publishes, so JetStream drops "
+                                   "a re-published duplicate within the stream's duplicate window."},
 }
 REQUIRED_HEADERS = ["ce-specversion", "ce-id", "ce-source", "ce-type", "ce-time", "ce-organizationid",
-                    "content-type", "Nats-Msg-Id"]
+                    "content-type"]
 
 
 # --- model -------------------------------------------------------------------------------------------
@@ -73,7 +75,11 @@ def when_published(cls: type[Event]) -> str:
         if doc := _doc(klass):
             return doc
     *thing, action = cls.type.rsplit(".", 1)[0].split(".")[1:]
-    return f"{' '.join(thing).replace('_', ' ').capitalize()} {action}."
+    return f"{' '.join(thing).replace('_', ' ').capitalize()} {action.replace('_', ' ')}."
+
+
+def _uses_inbox(cls: type[Event]) -> bool:
+    return bool(getattr(cls, "inbox", True))
 
 
 def _events_by_subject() -> dict[str, list[tuple[str, type[Event]]]]:
@@ -117,7 +123,7 @@ def asyncapi() -> dict[str, Any]:
         operations[f"{subject}.publish"] = {
             "action": "send",
             "title": f"Publish {subject}",
-            "summary": f"The owning service publishes to {subject} from its transactional outbox.",
+            "summary": f"Messages on {subject} are published from a service's transactional outbox.",
             "channel": {"$ref": f"#/channels/{subject}"},
             "messages": [{"$ref": f"#/channels/{subject}/messages/{t}"} for t, _ in events],
             "tags": [{"name": stream.lower()}],
@@ -127,6 +133,7 @@ def asyncapi() -> dict[str, Any]:
                 "name": event_type,
                 "title": cls.__name__,
                 "summary": when_published(cls).split("\n\n")[0].replace("\n", " "),
+                **({"description": NO_INBOX} if not _uses_inbox(cls) else {}),
                 "contentType": "application/json",
                 "payload": {"$ref": f"#/components/schemas/{event_type}"},
                 "traits": [{"$ref": f"#/components/messageTraits/{HEADERS_TRAIT}"}],
@@ -245,6 +252,9 @@ def catalogue_markdown() -> str:
         "- **Envelope**: CloudEvents 1.0 in binary mode. The attributes are NATS headers, the data is the",
         "  JSON body described under each event.",
         "- **Evolution**: fields are only ever added, as optional ones; a breaking change is a new version.",
+        "- **Schedules**: subjects `<prefix>.schedules.*` hold JetStream message schedules (delayed or",
+        "  repeating events); when due, a copy is stored on the event's own subject. Consume the event",
+        "  subjects below, not the schedules.",
         "",
         "## Headers",
         "",
@@ -258,7 +268,8 @@ def catalogue_markdown() -> str:
         count = len(by_stream.get(stream, []))
         lines.append(f"| `{stream}` | `{pattern}` | {count or 'none yet'} |")
 
-    for stream, events in by_stream.items():
+    for stream in (s for s in STREAMS if s in by_stream):
+        events = by_stream[stream]
         lines += ["", f"## {stream} (`{STREAMS[stream]}`)", ""]
         for doc in _modules_doc(cls for _, cls in events):
             lines += [doc, ""]
@@ -272,6 +283,7 @@ def catalogue_markdown() -> str:
                 f"### {event_type}",
                 "",
                 f"`{cls.__name__}` on subject `{cls.subject()}`. {when_published(cls)}",
+                *(["", NO_INBOX] if not _uses_inbox(cls) else []),
                 "",
                 "| field | type | notes |",
                 "|---|---|---|",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studio_contracts import identity, scheduling
+from studio_contracts import billing, booking, identity, scheduling
 from studio_contracts.base import Event
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -18,6 +18,30 @@ EVENT_TYPES: dict[str, type[Event]] = {
         scheduling.ClassScheduled,
         scheduling.ClassUpdated,
         scheduling.ClassCancelled,
+        billing.ReserveCredit,
+        billing.ReleaseCredit,
+        billing.RefundCredit,
+        billing.ConsumeCredit,
+        billing.CreditReserved,
+        billing.CreditRejected,
+        billing.CreditReleased,
+        billing.CreditRefunded,
+        billing.CreditConsumed,
+        billing.CreditsGranted,
+        billing.CreditsExpired,
+        billing.PackageIssued,
+        billing.BillingTick,
+        booking.BookingRequested,
+        booking.BookingConfirmed,
+        booking.BookingRejected,
+        booking.BookingCancelled,
+        booking.BookingLateCancelled,
+        booking.WaitlistJoined,
+        booking.WaitlistLeft,
+        booking.WaitlistPromoted,
+        booking.WaitlistSkipped,
+        booking.ClassAvailabilityChanged,
+        booking.SagaDeadline,
     )
 }
 

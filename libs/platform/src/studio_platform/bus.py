@@ -10,8 +10,10 @@ consumer, a failed message is redelivered with backoff up to
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import nats
@@ -24,7 +26,7 @@ from opentelemetry import propagate, trace
 from prometheus_client import Counter
 
 from studio_contracts import STREAMS, Event, EventMeta
-from studio_platform.envelope import UndecodableEvent, decode
+from studio_platform.envelope import OutgoingEvent, UndecodableEvent, decode, encode_data
 from studio_platform.errors import DomainError
 from studio_platform.uow import UnitOfWork
 
@@ -53,6 +55,8 @@ def stream_config(name: str, subjects: list[str]) -> api.StreamConfig:
         retention=api.RetentionPolicy.LIMITS,
         max_age=30 * 24 * 3600,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        # Delayed and periodic messages (saga deadlines, periodic jobs) are JetStream message schedules.
+        allow_msg_schedules=True,
     )
 
 
@@ -60,13 +64,30 @@ async def ensure_streams(js: JetStreamContext, names: Iterable[str]) -> None:
     for name in names:
         subjects = ["deadletter.>"] if name == DEAD_LETTER_STREAM else [STREAMS[name]]
         try:
-            await js.stream_info(name)
+            info = await js.stream_info(name)
+            if not info.config.allow_msg_schedules and name != DEAD_LETTER_STREAM:
+                info.config.allow_msg_schedules = True
+                await js.update_stream(info.config)
         except NotFoundError:
             try:
                 await js.add_stream(stream_config(name, subjects))
             except nats.js.errors.BadRequestError:
                 # Another service created it between our look and our add.
                 await js.stream_info(name)
+
+
+async def ensure_repeating_schedule(js: JetStreamContext, event: Event, *, every: str, source: str) -> None:
+    """Fire `event` on its subject at every interval (e.g. "@every 1m"), whatever replicas run.
+
+    The schedule lives in the stream, keyed by its holding subject: publishing it
+    again (every start of every replica) replaces it rather than adding another.
+    """
+    holder = f"{event.subject().split('.', 1)[0]}.schedules.{event.subject()}"
+    out = OutgoingEvent(id=uuid.uuid4(), type=event.type, source=source, nats_subject=holder, subject=None,
+                        time=datetime.now(UTC), organization_id=event.organization_id, data=encode_data(event))
+    headers = {**out.headers(), "Nats-Schedule": every, "Nats-Schedule-Target": event.subject()}
+    headers.pop("Nats-Msg-Id")
+    await js.publish(holder, out.data, headers=headers)
 
 
 @dataclass
@@ -148,8 +169,9 @@ class Consumers:
         try:
             with tracer.start_as_current_span(f"{durable} {ce_type}", kind=trace.SpanKind.CONSUMER):
                 async with self._uow_factory() as uow:
-                    if await uow.claim_inbox(consumer=durable, event_id=meta.id,
-                                             organization_id=event.organization_id, event_type=meta.type):
+                    if not event.inbox or await uow.claim_inbox(
+                            consumer=durable, event_id=meta.id, organization_id=event.organization_id,
+                            event_type=meta.type):
                         await handler(event, meta, uow)
                     await uow.commit()
             HANDLED.labels(durable, ce_type).inc()

@@ -7,7 +7,7 @@ as the state they describe; the relay is woken by NOTIFY when it commits.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -18,6 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from studio_contracts import Event
 from studio_platform import inbox
 from studio_platform.outbox import NOTIFY_CHANNEL, OUTBOX
+
+
+def schedule(event: Event, event_id: uuid.UUID, deliver_at: datetime) -> tuple[str, dict[str, str]]:
+    """The holding subject and headers of a one-off JetStream message schedule."""
+    # Schedules take whole seconds: round up, never fire early.
+    whole = deliver_at.astimezone(UTC).replace(microsecond=0)
+    at = (whole + timedelta(seconds=1) if whole < deliver_at else whole).strftime("%Y-%m-%dT%H:%M:%SZ")
+    holder = f"{event.subject().split('.', 1)[0]}.schedules.{event_id}"
+    return holder, {"Nats-Schedule": f"@at {at}", "Nats-Schedule-Target": event.subject()}
 
 
 class UnitOfWork:
@@ -43,16 +52,24 @@ class UnitOfWork:
         await self.rollback()
         await self.session.close()
 
-    def publish(self, event: Event, *, subject: str | None = None) -> uuid.UUID:
-        """Queue an event to be written to the outbox when this unit commits."""
+    def publish(self, event: Event, *, subject: str | None = None, deliver_at: datetime | None = None) -> uuid.UUID:
+        """Queue an event to be written to the outbox when this unit commits.
+
+        With `deliver_at`, JetStream holds it until then (a message schedule) and
+        only then puts it on the event's subject.
+        """
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         event_id = uuid.uuid4()
+        nats_subject, headers = event.subject(), None
+        if deliver_at is not None:
+            nats_subject, headers = schedule(event, event_id, deliver_at)
         self._events.append(
             {
                 "id": event_id,
                 "organization_id": event.organization_id,
-                "nats_subject": event.subject(),
+                "nats_subject": nats_subject,
+                "headers": headers,
                 "type": event.type,
                 "source": self.source,
                 "subject": subject,

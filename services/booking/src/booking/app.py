@@ -1,22 +1,42 @@
 """Booking's composition root."""
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
+from booking.adapters.outcomes import OutcomeWaiter
 from booking.api import router
 from booking.config import BookingSettings
 from booking.consumers import SUBSCRIPTIONS
+from booking.domain.policy import BookingPolicy
 from booking.unit_of_work import BookingUnitOfWork
+from studio_platform.db import plain_url
 from studio_platform.service import ServiceDefinition, build_service_app
 
 
 def create_app(settings: BookingSettings | None = None) -> FastAPI:
-    return build_service_app(ServiceDefinition(
+    settings = settings or BookingSettings()
+    default_policy = BookingPolicy(
+        late_cancel_policy=settings.late_cancel_policy, late_cancel_fee_minor=settings.late_cancel_fee_minor,
+        currency=settings.currency, waitlist_limit=settings.waitlist_limit,
+        promotion_cutoff_minutes=settings.promotion_cutoff_minutes)
+    uow_class = type("ConfiguredBookingUnitOfWork", (BookingUnitOfWork,), {
+        "default_policy": default_policy, "saga_timeout": timedelta(seconds=settings.saga_timeout_seconds)})
+    outcomes = OutcomeWaiter()
+
+    async def listen_for_outcomes(app: FastAPI) -> None:
+        await outcomes.listen(plain_url(settings.database_url))
+
+    app = build_service_app(ServiceDefinition(
         name="booking",
         title="Booking",
         description="Bookings, waitlists and the booking saga with billing.",
-        settings=settings or BookingSettings(),
-        uow_class=BookingUnitOfWork,
-        publishes=["BOOKING"],
+        settings=settings,
+        uow_class=uow_class,
+        publishes=["BOOKING", "BILLING"],
         routers=[router],
         subscriptions=SUBSCRIPTIONS,
+        background=[listen_for_outcomes],
     ))
+    app.state.outcomes = outcomes
+    return app

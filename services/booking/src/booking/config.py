@@ -3,3 +3,13 @@ from studio_platform.settings import ServiceSettings
 
 class BookingSettings(ServiceSettings):
     service_name: str = "booking"
+    # How long a booking request waits for billing's answer before replying 202 (pending).
+    sync_wait_seconds: float = 2.5
+    # A saga with no answer from billing by then fails and is compensated.
+    saga_timeout_seconds: int = 30
+    # Studio policy defaults, used until a studio sets its own.
+    late_cancel_policy: str = "forfeit"
+    late_cancel_fee_minor: int = 0
+    currency: str = "GBP"
+    waitlist_limit: int = 20
+    promotion_cutoff_minutes: int = 30

@@ -1,16 +1,20 @@
-"""What booking reads off the bus: classes from scheduling."""
+"""What booking reads off the bus: classes from scheduling, billing's answers, its own saga deadlines, names."""
 
-from booking import handlers
-from studio_contracts import scheduling
+from booking.handlers import classes, saga
+from studio_contracts import billing, identity, scheduling
+from studio_contracts import booking as events
 from studio_platform.bus import Subscription
 
 SUBSCRIPTIONS = [
-    Subscription(
-        stream="SCHEDULING",
-        handlers={
-            scheduling.ClassScheduled: handlers.remember_class,
-            scheduling.ClassUpdated: handlers.remember_class,
-            scheduling.ClassCancelled: handlers.remember_class,
-        },
-    ),
+    Subscription(stream="SCHEDULING", handlers={
+        scheduling.ClassScheduled: classes.remember_class,
+        scheduling.ClassUpdated: classes.remember_class,
+        scheduling.ClassCancelled: classes.remember_class,
+    }),
+    Subscription(stream="BILLING", handlers={
+        billing.CreditReserved: saga.on_credit_reserved,
+        billing.CreditRejected: saga.on_credit_rejected,
+    }),
+    Subscription(stream="BOOKING", handlers={events.SagaDeadline: saga.on_deadline}),
+    Subscription(stream="IDENTITY", handlers={identity.MemberJoined: classes.remember_member}),
 ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import datetime, time
 from typing import Annotated
 from uuid import UUID
@@ -19,6 +17,7 @@ from scheduling.domain.model import ClassType
 from scheduling.unit_of_work import SchedulingUnitOfWork
 from studio_platform.auth import CurrentPrincipal
 from studio_platform.errors import Invalid
+from studio_platform.pagination import decode_cursor, encode_cursor
 from studio_platform.problems import error_responses
 
 router = APIRouter(prefix="/v1")
@@ -211,19 +210,6 @@ class ClassPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
-def _encode_cursor(view: handlers.ClassView) -> str:
-    raw = json.dumps([view.session.starts_at.isoformat(), str(view.session.id)])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        start, class_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(start), UUID(class_id)
-    except (ValueError, TypeError) as exc:
-        raise Invalid("The cursor is not one we gave out.", code="bad-cursor") from exc
-
-
 @router.post("/classes", status_code=201, response_model=ClassOut, operation_id="scheduleClass",
              summary="Schedule a class", tags=["classes"], responses=error_responses(401, 403, 422))
 async def schedule_class(body: ClassIn, principal: CurrentPrincipal, uow: UoW, config: Settings) -> ClassOut:
@@ -257,9 +243,10 @@ async def browse_classes(
         uow, principal=principal, max_days=config.max_browse_days, starts_from=from_, starts_before=to,
         studio_id=studio_id, instructor_id=instructor_id, class_type_id=class_type_id, time_of_day=time_of_day,
         local_time_from=local_time_from, local_time_to=local_time_to, available_only=available_only,
-        include_cancelled=include_cancelled, limit=limit, after=_decode_cursor(cursor) if cursor else None)
+        include_cancelled=include_cancelled, limit=limit, after=decode_cursor(cursor) if cursor else None)
     items = [ClassOut.of(v, staff=principal.is_staff) for v in views]
-    return ClassPage(items=items, next_cursor=_encode_cursor(views[-1]) if len(views) == limit else None)
+    return ClassPage(items=items, next_cursor=encode_cursor(views[-1].session.starts_at, views[-1].session.id)
+                     if len(views) == limit else None)
 
 
 @router.get("/classes/{class_id}", response_model=ClassOut, operation_id="getClass", summary="Get a class",

@@ -1,26 +1,46 @@
-"""Reading and writing booking's rows; every query is scoped by organization."""
+"""Reading and writing booking's rows; every query is scoped by organization.
+
+Seats change only through conditional updates on the class's row, so however
+many requests race, a class never holds more bookings than seats.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, fields
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking.adapters.tables import class_copies
-from booking.domain.classes import BookableClass
+from booking.adapters.tables import booking_policies, bookings, class_copies, members, suspensions, waitlist_entries
+from booking.domain.bookings import ACTIVE, Booking
+from booking.domain.classes import BookableClass, Seats
+from booking.domain.policy import BookingPolicy
+from booking.domain.waitlist import WaitlistEntry
 
 _CLASS_FIELDS = [f.name for f in fields(BookableClass)]
+_BOOKING_FIELDS = [f.name for f in fields(Booking) if f.name != "events"]
+_ENTRY_FIELDS = [f.name for f in fields(WaitlistEntry)]
+_POLICY_FIELDS = [f.name for f in fields(BookingPolicy)]
 
 
-class ClassCopyRepository:
+def _seats(row: Any) -> Seats:
+    return Seats(capacity=row.capacity, confirmed=row.confirmed, pending=row.pending, waitlisted=row.waitlisted,
+                 version=row.seats_version)
+
+
+class ClassRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
 
+    def _where(self, organization_id: UUID, class_id: UUID) -> sa.ColumnElement[bool]:
+        return sa.and_(class_copies.c.organization_id == organization_id, class_copies.c.id == class_id)
+
     async def remember(self, bookable: BookableClass) -> None:
-        """Keep the newest version whatever order events arrive in (the database decides)."""
+        """Keep the newest version whatever order events arrive in; the seat counts are booking's own."""
         values = asdict(bookable)
         stmt = insert(class_copies).values(**values)
         await self._db.execute(stmt.on_conflict_do_update(
@@ -29,7 +49,239 @@ class ClassCopyRepository:
             where=class_copies.c.version < stmt.excluded.version,
         ))
 
-    async def get(self, organization_id: UUID, class_id: UUID) -> BookableClass | None:
-        row = (await self._db.execute(sa.select(class_copies).where(
-            class_copies.c.organization_id == organization_id, class_copies.c.id == class_id))).first()
+    async def get(self, organization_id: UUID, class_id: UUID, *, lock: bool = False) -> BookableClass | None:
+        query = sa.select(class_copies).where(self._where(organization_id, class_id))
+        row = (await self._db.execute(query.with_for_update() if lock else query)).first()
         return None if row is None else BookableClass(**{k: getattr(row, k) for k in _CLASS_FIELDS})
+
+    async def seats(self, organization_id: UUID, class_id: UUID) -> Seats | None:
+        row = (await self._db.execute(sa.select(class_copies).where(self._where(organization_id, class_id)))).first()
+        return None if row is None else _seats(row)
+
+    async def _change(self, organization_id: UUID, class_id: UUID, condition: sa.ColumnElement[bool] | None,
+                      **deltas: int) -> Seats | None:
+        c = class_copies.c
+        values = {name: getattr(c, name) + delta for name, delta in deltas.items()}
+        stmt = sa.update(class_copies).where(self._where(organization_id, class_id))
+        if condition is not None:
+            stmt = stmt.where(condition)
+        row = (await self._db.execute(
+            stmt.values(**values, seats_version=c.seats_version + 1).returning(class_copies))).first()
+        return None if row is None else _seats(row)
+
+    async def take_seat(self, organization_id: UUID, class_id: UUID) -> Seats | None:
+        """Hold a seat for a pending booking; None when the class is full (or not bookable)."""
+        c = class_copies.c
+        return await self._change(organization_id, class_id,
+                                  sa.and_(c.status == "scheduled", c.confirmed + c.pending < c.capacity), pending=1)
+
+    async def confirm_seat(self, organization_id: UUID, class_id: UUID) -> Seats | None:
+        return await self._change(organization_id, class_id, None, pending=-1, confirmed=1)
+
+    async def free_seat(self, organization_id: UUID, class_id: UUID, *, was: str) -> Seats | None:
+        return await self._change(organization_id, class_id, None, **{was: -1})
+
+    async def count_waitlisted(self, organization_id: UUID, class_id: UUID, delta: int) -> Seats | None:
+        return await self._change(organization_id, class_id, None, waitlisted=delta)
+
+
+class BookingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, booking: Booking) -> None:
+        await self._db.execute(sa.insert(bookings).values(**{k: getattr(booking, k) for k in _BOOKING_FIELDS}))
+
+    async def save(self, booking: Booking) -> None:
+        await self._db.execute(
+            sa.update(bookings)
+            .where(bookings.c.organization_id == booking.organization_id, bookings.c.id == booking.id)
+            .values(**{k: getattr(booking, k) for k in _BOOKING_FIELDS if k not in ("id", "organization_id")}))
+
+    def _from(self, row: Any) -> Booking:
+        return Booking(**{k: getattr(row, k) for k in _BOOKING_FIELDS})
+
+    async def get(self, organization_id: UUID, booking_id: UUID, *, lock: bool = False) -> Booking | None:
+        query = sa.select(bookings).where(bookings.c.organization_id == organization_id, bookings.c.id == booking_id)
+        row = (await self._db.execute(query.with_for_update() if lock else query)).first()
+        return None if row is None else self._from(row)
+
+    async def by_idempotency_key(self, organization_id: UUID, client_id: UUID, key: str) -> Booking | None:
+        row = (await self._db.execute(sa.select(bookings).where(
+            bookings.c.organization_id == organization_id, bookings.c.client_id == client_id,
+            bookings.c.idempotency_key == key))).first()
+        return None if row is None else self._from(row)
+
+    async def active(self, organization_id: UUID, class_id: UUID, client_id: UUID) -> Booking | None:
+        row = (await self._db.execute(sa.select(bookings).where(
+            bookings.c.organization_id == organization_id, bookings.c.class_id == class_id,
+            bookings.c.client_id == client_id, bookings.c.status.in_(ACTIVE)))).first()
+        return None if row is None else self._from(row)
+
+    async def overlapping(self, organization_id: UUID, client_id: UUID, starts_at: datetime,
+                          ends_at: datetime) -> Booking | None:
+        row = (await self._db.execute(sa.select(bookings).where(
+            bookings.c.organization_id == organization_id, bookings.c.client_id == client_id,
+            bookings.c.status.in_(ACTIVE), bookings.c.class_starts_at < ends_at,
+            bookings.c.class_ends_at > starts_at).limit(1))).first()
+        return None if row is None else self._from(row)
+
+    async def active_for_class(self, organization_id: UUID, class_id: UUID) -> list[Booking]:
+        rows = await self._db.execute(sa.select(bookings).where(
+            bookings.c.organization_id == organization_id, bookings.c.class_id == class_id,
+            bookings.c.status.in_(ACTIVE)).order_by(bookings.c.requested_at).with_for_update())
+        return [self._from(r) for r in rows]
+
+    async def move_class(self, organization_id: UUID, class_id: UUID, starts_at: datetime, ends_at: datetime) -> None:
+        await self._db.execute(sa.update(bookings).where(
+            bookings.c.organization_id == organization_id, bookings.c.class_id == class_id,
+            bookings.c.status.in_(ACTIVE)).values(class_starts_at=starts_at, class_ends_at=ends_at))
+
+    async def for_client(self, organization_id: UUID, client_id: UUID, *, upcoming: bool, now: datetime,
+                         limit: int, before: tuple[datetime, UUID] | None = None) -> list[Booking]:
+        c = bookings.c
+        query = sa.select(bookings).where(c.organization_id == organization_id, c.client_id == client_id)
+        if upcoming:
+            query = query.where(c.class_starts_at >= now, c.status.in_(ACTIVE)).order_by(c.class_starts_at, c.id)
+        else:
+            query = query.where(sa.or_(c.class_starts_at < now, c.status.not_in(ACTIVE))).order_by(
+                c.class_starts_at.desc(), c.id.desc())
+        if before is not None:
+            cursor = sa.tuple_(c.class_starts_at, c.id)
+            bound = sa.tuple_(sa.literal(before[0]), sa.literal(before[1]))
+            query = query.where(cursor > bound if upcoming else cursor < bound)
+        return [self._from(r) for r in await self._db.execute(query.limit(limit))]
+
+    async def roster(self, organization_id: UUID, class_id: UUID) -> list[Booking]:
+        rows = await self._db.execute(sa.select(bookings).where(
+            bookings.c.organization_id == organization_id, bookings.c.class_id == class_id,
+            bookings.c.status.in_(ACTIVE)).order_by(bookings.c.requested_at))
+        return [self._from(r) for r in rows]
+
+
+class WaitlistRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    def _from(self, row: Any) -> WaitlistEntry:
+        return WaitlistEntry(**{k: getattr(row, k) for k in _ENTRY_FIELDS})
+
+    async def add(self, entry: WaitlistEntry) -> WaitlistEntry:
+        values = {k: getattr(entry, k) for k in _ENTRY_FIELDS if k != "seq"}
+        seq = (await self._db.execute(
+            sa.insert(waitlist_entries).values(**values).returning(waitlist_entries.c.seq))).scalar_one()
+        entry.seq = seq
+        return entry
+
+    async def set_status(self, entry: WaitlistEntry, status: str, reason: str | None = None) -> None:
+        entry.status, entry.reason = status, reason
+        await self._db.execute(sa.update(waitlist_entries).where(
+            waitlist_entries.c.organization_id == entry.organization_id, waitlist_entries.c.id == entry.id,
+        ).values(status=status, reason=reason, updated_at=sa.func.now()))
+
+    async def get(self, organization_id: UUID, entry_id: UUID, *, lock: bool = False) -> WaitlistEntry | None:
+        query = sa.select(waitlist_entries).where(waitlist_entries.c.organization_id == organization_id,
+                                                  waitlist_entries.c.id == entry_id)
+        row = (await self._db.execute(query.with_for_update() if lock else query)).first()
+        return None if row is None else self._from(row)
+
+    async def place(self, organization_id: UUID, class_id: UUID, client_id: UUID) -> WaitlistEntry | None:
+        row = (await self._db.execute(sa.select(waitlist_entries).where(
+            waitlist_entries.c.organization_id == organization_id, waitlist_entries.c.class_id == class_id,
+            waitlist_entries.c.client_id == client_id, waitlist_entries.c.status.in_(("waiting", "promoting")),
+        ).with_for_update())).first()
+        return None if row is None else self._from(row)
+
+    async def next_waiting(self, organization_id: UUID, class_id: UUID, after_seq: int | None) -> WaitlistEntry | None:
+        """The first in line (after `after_seq`), skipping any a concurrent promotion holds."""
+        c = waitlist_entries.c
+        query = sa.select(waitlist_entries).where(c.organization_id == organization_id, c.class_id == class_id,
+                                                  c.status == "waiting")
+        if after_seq is not None:
+            query = query.where(c.seq > after_seq)
+        row = (await self._db.execute(query.order_by(c.seq).limit(1).with_for_update(skip_locked=True))).first()
+        return None if row is None else self._from(row)
+
+    async def open_for_class(self, organization_id: UUID, class_id: UUID) -> list[WaitlistEntry]:
+        c = waitlist_entries.c
+        rows = await self._db.execute(sa.select(waitlist_entries).where(
+            c.organization_id == organization_id, c.class_id == class_id, c.status.in_(("waiting", "promoting")),
+        ).order_by(c.seq))
+        return [self._from(r) for r in rows]
+
+    async def positions_for_client(self, organization_id: UUID, client_id: UUID) -> list[tuple[WaitlistEntry, int]]:
+        """The client's open places, each with its position in its class's line (1 = next)."""
+        mine = waitlist_entries.alias("mine")
+        ahead = waitlist_entries.alias("ahead")
+        position = (sa.select(sa.func.count()).where(
+            ahead.c.organization_id == mine.c.organization_id, ahead.c.class_id == mine.c.class_id,
+            ahead.c.status.in_(("waiting", "promoting")), ahead.c.seq <= mine.c.seq).scalar_subquery())
+        rows = await self._db.execute(sa.select(mine, position.label("position")).where(
+            mine.c.organization_id == organization_id, mine.c.client_id == client_id,
+            mine.c.status.in_(("waiting", "promoting"))).order_by(mine.c.joined_at))
+        return [(self._from(r), r.position) for r in rows]
+
+
+class SuspensionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def until(self, organization_id: UUID, client_id: UUID, now: datetime) -> datetime | None:
+        return (await self._db.execute(sa.select(suspensions.c.until).where(
+            suspensions.c.organization_id == organization_id, suspensions.c.client_id == client_id,
+            suspensions.c.until > now))).scalar_one_or_none()
+
+    async def suspend(self, organization_id: UUID, client_id: UUID, *, until: datetime, reason: str,
+                      by: UUID) -> None:
+        stmt = insert(suspensions).values(organization_id=organization_id, client_id=client_id, until=until,
+                                          reason=reason, suspended_by=by)
+        await self._db.execute(stmt.on_conflict_do_update(
+            index_elements=[suspensions.c.organization_id, suspensions.c.client_id],
+            set_={"until": until, "reason": reason, "suspended_by": by}))
+
+    async def lift(self, organization_id: UUID, client_id: UUID) -> bool:
+        result = await self._db.execute(sa.delete(suspensions).where(
+            suspensions.c.organization_id == organization_id, suspensions.c.client_id == client_id))
+        return result.rowcount > 0
+
+
+class MemberRepository:
+    """Names of the organization's people, as identity last told us (for rosters)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def remember(self, organization_id: UUID, user_id: UUID, *, name: str, email: str, role: str) -> None:
+        stmt = insert(members).values(organization_id=organization_id, user_id=user_id, name=name, email=email,
+                                      role=role)
+        await self._db.execute(stmt.on_conflict_do_update(
+            index_elements=[members.c.organization_id, members.c.user_id],
+            set_={"name": name, "email": email, "role": role}))
+
+    async def names(self, organization_id: UUID, user_ids: set[UUID]) -> dict[UUID, str]:
+        if not user_ids:
+            return {}
+        rows = await self._db.execute(sa.select(members.c.user_id, members.c.name).where(
+            members.c.organization_id == organization_id, members.c.user_id.in_(user_ids)))
+        return {r.user_id: r.name for r in rows}
+
+
+class PolicyRepository:
+    def __init__(self, session: AsyncSession, default: BookingPolicy) -> None:
+        self._db = session
+        self._default = default
+
+    async def for_studio(self, organization_id: UUID, studio_id: UUID) -> BookingPolicy:
+        row = (await self._db.execute(sa.select(booking_policies).where(
+            booking_policies.c.organization_id == organization_id,
+            booking_policies.c.studio_id == studio_id))).first()
+        if row is None:
+            return self._default
+        return BookingPolicy(**{k: getattr(row, k) for k in _POLICY_FIELDS})
+
+    async def save(self, organization_id: UUID, studio_id: UUID, policy: BookingPolicy) -> None:
+        values = asdict(policy)
+        stmt = insert(booking_policies).values(organization_id=organization_id, studio_id=studio_id, **values)
+        await self._db.execute(stmt.on_conflict_do_update(
+            index_elements=[booking_policies.c.organization_id, booking_policies.c.studio_id],
+            set_={**values, "updated_at": sa.func.now()}))

@@ -1,4 +1,4 @@
-"""Booking's own copy of each class: what it needs to take bookings without asking scheduling."""
+"""Booking's own copy of each class, and its seats: what it needs to take bookings without asking scheduling."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from studio_platform.errors import Conflict
+
 
 @dataclass(frozen=True)
 class BookableClass:
     id: UUID
     organization_id: UUID
+    name: str
     studio_id: UUID
     instructor_id: UUID
     starts_at: datetime
@@ -22,10 +25,37 @@ class BookableClass:
     status: str
     version: int
 
-    def registration_open(self, now: datetime) -> bool:
-        opened = self.registration_opens_at is None or self.registration_opens_at <= now
-        return self.status == "scheduled" and opened and now < self.registration_closes_at
 
-    def is_newer_than(self, other: BookableClass | None) -> bool:
-        """Events may arrive out of order; only a higher version replaces what we hold."""
-        return other is None or self.version > other.version
+@dataclass(frozen=True)
+class Seats:
+    """The class's seats as booking counts them (pending bookings hold a seat too)."""
+
+    capacity: int
+    confirmed: int
+    pending: int
+    waitlisted: int
+    version: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.capacity - self.confirmed - self.pending)
+
+
+def registration_open(cls: BookableClass, now: datetime) -> bool:
+    opened = cls.registration_opens_at is None or cls.registration_opens_at <= now
+    return cls.status == "scheduled" and opened and now < cls.registration_closes_at
+
+
+def ensure_bookable(cls: BookableClass, now: datetime) -> None:
+    if cls.status != "scheduled":
+        raise Conflict("The class is cancelled.", code="class-cancelled")
+    if cls.registration_opens_at and now < cls.registration_opens_at:
+        raise Conflict(f"Registration opens at {cls.registration_opens_at.isoformat()}.", code="registration-not-open",
+                       opens_at=cls.registration_opens_at.isoformat())
+    if now >= cls.registration_closes_at:
+        raise Conflict("Registration for this class has closed.", code="registration-closed")
+
+
+def is_newer(incoming: BookableClass, held: BookableClass | None) -> bool:
+    """Events may arrive out of order; only a higher version replaces what we hold."""
+    return held is None or incoming.version > held.version

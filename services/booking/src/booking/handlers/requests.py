@@ -1,0 +1,178 @@
+"""A client books or cancels; staff cancel on a client's behalf; everyone reads what they may."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from booking.adapters.outcomes import OutcomeWaiter
+from booking.domain.bookings import Booking
+from booking.domain.classes import BookableClass, Seats, ensure_bookable
+from booking.handlers.common import (
+    ask_for_credit,
+    class_or_404,
+    credit_command,
+    ensure_staff_of,
+    now,
+    publish_booking_changes,
+    publish_seats,
+)
+from booking.handlers.saga import promote_next
+from booking.unit_of_work import BookingUnitOfWork
+from studio_platform.auth import Principal
+from studio_platform.errors import Conflict, Forbidden, NotFound
+
+
+async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, idempotency_key: str | None,
+               waiter: OutcomeWaiter | None, wait_seconds: float) -> Booking:
+    """Hold a seat and ask billing for a credit; wait a moment for the answer."""
+    org, client_id = principal.org, principal.user_id
+    moment = now()
+    async with uow:
+        cls = await class_or_404(uow, org, class_id)
+        if idempotency_key:
+            await uow.lock_client(org, client_id)
+            earlier = await uow.bookings.by_idempotency_key(org, client_id, idempotency_key)
+            if earlier is not None:
+                if earlier.class_id != class_id:
+                    raise Conflict("That Idempotency-Key was used for another class.", code="idempotency-key-reused")
+                return earlier
+        ensure_bookable(cls, moment)
+        until = await uow.suspensions.until(org, client_id, moment)
+        if until is not None:
+            raise Forbidden(f"Booking is suspended until {until.isoformat()}.", code="client-suspended",
+                            suspended_until=until.isoformat())
+        if not idempotency_key:
+            await uow.lock_client(org, client_id)
+        await _ensure_free_to_book(uow, cls, client_id)
+        seats = await uow.classes.take_seat(org, class_id)
+        if seats is None:
+            full = await uow.classes.seats(org, class_id)
+            policy = await uow.policies.for_studio(org, cls.studio_id)
+            raise Conflict("This class just filled up; join the waitlist instead.", code="class-full",
+                           waitlist_open=bool(full and full.waitlisted < policy.waitlist_limit),
+                           waitlisted=full.waitlisted if full else 0)
+        booking = Booking.request(of=cls, client_id=client_id, now=moment, timeout=uow.saga_timeout,
+                                  idempotency_key=idempotency_key)
+        await uow.bookings.add(booking)
+        await _leave_waitlist_on_booking(uow, cls, client_id)
+        ask_for_credit(uow, booking, booking.deadline_at)
+        publish_booking_changes(uow, booking)
+        publish_seats(uow, cls, seats)
+        answered = waiter.expect(booking.id) if waiter else None
+        await uow.commit()
+    if waiter and answered is not None and await waiter.wait(booking.id, answered, wait_seconds):
+        async with uow:
+            return await uow.bookings.get(org, booking.id) or booking
+    return booking
+
+
+async def _ensure_free_to_book(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID) -> None:
+    existing = await uow.bookings.active(cls.organization_id, cls.id, client_id)
+    if existing is not None:
+        raise Conflict("You have already booked this class.", code="already-booked", booking_id=str(existing.id),
+                       reference=existing.reference)
+    clash = await uow.bookings.overlapping(cls.organization_id, client_id, cls.starts_at, cls.ends_at)
+    if clash is not None:
+        raise Conflict("You have another booking at that time.", code="overlapping-booking",
+                       booking_id=str(clash.id), reference=clash.reference)
+
+
+async def _leave_waitlist_on_booking(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID) -> None:
+    place = await uow.waitlist.place(cls.organization_id, cls.id, client_id)
+    if place is not None and place.status == "waiting":
+        await uow.waitlist.set_status(place, "booked")
+        await uow.classes.count_waitlisted(cls.organization_id, cls.id, -1)
+
+
+async def cancel(uow: BookingUnitOfWork, *, principal: Principal, booking_id: UUID, reason: str | None,
+                 waive_late_cancel: bool = False) -> Booking:
+    """The client, or staff on their behalf; the studio's policy decides what happens to the credit."""
+    async with uow:
+        booking = await uow.bookings.get(principal.org, booking_id, lock=True)
+        if booking is None:
+            raise NotFound("No such booking.", code="booking-not-found")
+        cls = await class_or_404(uow, booking.organization_id, booking.class_id, lock=True)
+        if booking.client_id != principal.user_id and not principal.manages_studio(cls.studio_id):
+            raise NotFound("No such booking.", code="booking-not-found")
+        if waive_late_cancel and not principal.manages_studio(cls.studio_id):
+            raise Forbidden("Only the studio's managers may waive the late-cancel policy.", code="not-studio-manager")
+        policy = await uow.policies.for_studio(booking.organization_id, cls.studio_id)
+        was = booking.status
+        outcome = booking.cancel(now=now(), by=principal.user_id, reason=reason, policy=policy,
+                                 late_cancel_cutoff=cls.late_cancel_cutoff, waive_late_cancel=waive_late_cancel)
+        await uow.bookings.save(booking)
+        credit_command(uow, booking, outcome, reason=reason or booking.status)
+        fee = ({"fee_minor": policy.late_cancel_fee_minor, "fee_currency": policy.currency}
+               if outcome == "kept-fee-due" else {})
+        publish_booking_changes(uow, booking, **fee)
+        seats = await uow.classes.free_seat(booking.organization_id, booking.class_id, was=was)
+        publish_seats(uow, cls, seats)
+        await promote_next(uow, cls)
+        await uow.announce_outcome(booking.id)
+        await uow.commit()
+    return booking
+
+
+async def get_booking(uow: BookingUnitOfWork, *, principal: Principal, booking_id: UUID) -> Booking:
+    async with uow:
+        booking = await uow.bookings.get(principal.org, booking_id)
+        if booking is None:
+            raise NotFound("No such booking.", code="booking-not-found")
+        if booking.client_id != principal.user_id:
+            cls = await class_or_404(uow, booking.organization_id, booking.class_id)
+            try:
+                ensure_staff_of(principal, cls)
+            except Forbidden:
+                raise NotFound("No such booking.", code="booking-not-found") from None
+    return booking
+
+
+@dataclass(frozen=True)
+class BookingLine:
+    booking: Booking
+    class_name: str
+
+
+async def my_bookings(uow: BookingUnitOfWork, *, principal: Principal, upcoming: bool, limit: int,
+                      before: tuple[datetime, UUID] | None) -> list[BookingLine]:
+    async with uow:
+        found = await uow.bookings.for_client(principal.org, principal.user_id, upcoming=upcoming, now=now(),
+                                              limit=limit, before=before)
+        names = {}
+        for booking in found:
+            if booking.class_id not in names:
+                cls = await uow.classes.get(principal.org, booking.class_id)
+                names[booking.class_id] = cls.name if cls else ""
+    return [BookingLine(b, names[b.class_id]) for b in found]
+
+
+@dataclass(frozen=True)
+class Roster:
+    cls: BookableClass
+    seats: Seats
+    bookings: list[Booking]
+    waitlist: list[tuple[UUID, UUID, str]]  # (entry id, client id, status) in line order
+    names: dict[UUID, str]
+
+
+async def roster(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID) -> Roster:
+    async with uow:
+        cls = await class_or_404(uow, principal.org, class_id)
+        ensure_staff_of(principal, cls)
+        seats = await uow.classes.seats(cls.organization_id, cls.id)
+        assert seats is not None
+        bookings = await uow.bookings.roster(cls.organization_id, cls.id)
+        waiting = await uow.waitlist.open_for_class(cls.organization_id, cls.id)
+        names = await uow.members.names(cls.organization_id, {b.client_id for b in bookings}
+                                        | {e.client_id for e in waiting})
+    return Roster(cls, seats, bookings, [(e.id, e.client_id, e.status) for e in waiting], names)
+
+
+async def availability(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID) -> tuple[BookableClass, Seats]:
+    async with uow:
+        cls = await class_or_404(uow, principal.org, class_id)
+        seats = await uow.classes.seats(cls.organization_id, cls.id)
+    assert seats is not None
+    return cls, seats

@@ -1,0 +1,126 @@
+"""The booking saga's answers: billing's replies, deadlines, and filling freed seats from the waitlist.
+
+Every step is idempotent: a reply for a booking that has moved on is either
+ignored or, if it reserved a credit the booking no longer needs, undone.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from booking.domain.bookings import Booking
+from booking.domain.classes import BookableClass
+from booking.handlers.common import (
+    ask_for_credit,
+    credit_command,
+    now,
+    publish_booking_changes,
+    publish_seats,
+    publish_waitlist,
+)
+from booking.unit_of_work import BookingUnitOfWork
+from studio_contracts import EventMeta, billing
+from studio_contracts import booking as events
+
+
+async def on_credit_reserved(event: billing.CreditReserved, meta: EventMeta, uow: BookingUnitOfWork) -> None:
+    booking = await uow.bookings.get(event.organization_id, event.booking_id, lock=True)
+    if booking is None or booking.status == "confirmed":
+        return
+    if not booking.pending:
+        # Too late: the booking failed or was cancelled meanwhile, so the credit goes back.
+        credit_command(uow, booking, "released", reason=f"booking {booking.status}")
+        return
+    booking.confirm(event.package_id, now())
+    await uow.bookings.save(booking)
+    seats = await uow.classes.confirm_seat(booking.organization_id, booking.class_id)
+    cls = await uow.classes.get(booking.organization_id, booking.class_id)
+    publish_booking_changes(uow, booking)
+    if cls is not None:
+        if booking.waitlist_entry_id:
+            entry = await uow.waitlist.get(booking.organization_id, booking.waitlist_entry_id, lock=True)
+            if entry is not None:
+                await uow.waitlist.set_status(entry, "promoted")
+                seats = await uow.classes.count_waitlisted(entry.organization_id, entry.class_id, -1)
+                publish_waitlist(uow, events.WaitlistPromoted, entry, cls, booking_id=booking.id)
+        publish_seats(uow, cls, seats)
+    await uow.announce_outcome(booking.id)
+
+
+async def on_credit_rejected(event: billing.CreditRejected, meta: EventMeta, uow: BookingUnitOfWork) -> None:
+    booking = await uow.bookings.get(event.organization_id, event.booking_id, lock=True)
+    if booking is None or not booking.pending:
+        return
+    await _give_up(uow, booking, reason=event.reason, credit_refused=True)
+
+
+async def on_deadline(event: events.SagaDeadline, meta: EventMeta, uow: BookingUnitOfWork) -> None:
+    booking = await uow.bookings.get(event.organization_id, event.booking_id, lock=True)
+    if booking is None or not booking.pending:
+        return
+    credit_command(uow, booking, "released", reason="saga timed out")
+    await _give_up(uow, booking, reason="timeout", credit_refused=False)
+
+
+async def _give_up(uow: BookingUnitOfWork, booking: Booking, *, reason: str, credit_refused: bool) -> None:
+    """The booking didn't happen: free its seat and offer it to the next in line."""
+    booking.refuse(reason)
+    await uow.bookings.save(booking)
+    publish_booking_changes(uow, booking)
+    after_seq = None
+    cls = await uow.classes.get(booking.organization_id, booking.class_id, lock=True)
+    if booking.waitlist_entry_id and cls is not None:
+        after_seq = await _skip_waitlisted(uow, booking, cls, reason=reason, credit_refused=credit_refused)
+    seats = await uow.classes.free_seat(booking.organization_id, booking.class_id, was="pending")
+    if cls is not None:
+        publish_seats(uow, cls, seats)
+        await promote_next(uow, cls, after_seq=after_seq)
+    await uow.announce_outcome(booking.id)
+
+
+async def _skip_waitlisted(uow: BookingUnitOfWork, booking: Booking, cls: BookableClass, *, reason: str,
+                           credit_refused: bool) -> int | None:
+    """A promoted client whose credit was refused keeps their place, unless their package has expired."""
+    assert booking.waitlist_entry_id is not None
+    entry = await uow.waitlist.get(booking.organization_id, booking.waitlist_entry_id, lock=True)
+    if entry is None:
+        return None
+    removed = credit_refused and reason == "expired"
+    await uow.waitlist.set_status(entry, "removed" if removed else "waiting", reason)
+    if removed:
+        await uow.classes.count_waitlisted(entry.organization_id, entry.class_id, -1)
+    publish_waitlist(uow, events.WaitlistSkipped, entry, cls, reason=reason, removed=removed)
+    return entry.seq
+
+
+async def promote_next(uow: BookingUnitOfWork, cls: BookableClass, *, after_seq: int | None = None) -> UUID | None:
+    """Offer one freed seat to the first client waiting (after `after_seq`), through the same saga.
+
+    The seat is taken with the same conditional update as any booking, so
+    concurrent openings never promote more people than there are seats.
+    """
+    policy = await uow.policies.for_studio(cls.organization_id, cls.studio_id)
+    moment = now()
+    if cls.status != "scheduled" or not policy.promotes_at(cls.starts_at, moment):
+        return None
+    while True:
+        entry = await uow.waitlist.next_waiting(cls.organization_id, cls.id, after_seq)
+        if entry is None:
+            return None
+        if await uow.bookings.active(cls.organization_id, cls.id, entry.client_id) is None:
+            break
+        # They booked a seat themselves meanwhile: their place is done with.
+        await uow.waitlist.set_status(entry, "booked")
+        await uow.classes.count_waitlisted(cls.organization_id, cls.id, -1)
+        after_seq = entry.seq
+    seats = await uow.classes.take_seat(cls.organization_id, cls.id)
+    if seats is None:
+        return None
+    booking = Booking.request(of=cls, client_id=entry.client_id, now=moment, timeout=uow.saga_timeout,
+                              source="waitlist", waitlist_entry_id=entry.id)
+    await uow.bookings.add(booking)
+    await uow.waitlist.set_status(entry, "promoting")
+    ask_for_credit(uow, booking, booking.deadline_at)
+    publish_booking_changes(uow, booking)
+    publish_seats(uow, cls, seats)
+    return booking.id

@@ -1,0 +1,182 @@
+"""Booking's side of the saga against real PostgreSQL and NATS, with billing's answers sent over the bus."""
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from studio_contracts import billing, scheduling
+from studio_platform.testing import eventually
+
+
+def sent(fake, command_type, count=1):
+    async def check():
+        return len(fake.sent(command_type)) >= count
+    return eventually(check)
+
+
+async def test_a_booking_is_confirmed_when_billing_reserves_a_credit(studio, fake_billing):
+    lesson = await studio.add_class(capacity=3)
+    client_id, client = studio.client()
+    response = await studio.book(lesson["class_id"], client)
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "confirmed" and response.json()["reference"].startswith("BK-")
+    seats = await studio.availability(lesson["class_id"])
+    assert (seats["confirmed"], seats["pending"], seats["spots_left"]) == (1, 0, 2)
+    [command] = fake_billing.sent(billing.ReserveCredit)
+    assert command["client_id"] == str(client_id) and command["class_id"] == str(lesson["class_id"])
+
+
+async def test_a_refused_credit_frees_the_seat(studio, fake_billing):
+    fake_billing.decide = lambda command: "no-credits"
+    lesson = await studio.add_class(capacity=1)
+    response = await studio.book(lesson["class_id"], studio.client()[1])
+    assert response.status_code == 402 and response.json()["code"] == "no-credits"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (await studio.availability(lesson["class_id"]))["spots_left"] == 1
+
+
+async def test_a_silent_billing_fails_the_saga_at_its_deadline(studio, fake_billing):
+    fake_billing.decide = lambda command: None
+    lesson = await studio.add_class(capacity=1)
+    response = await studio.book(lesson["class_id"], studio.client()[1])
+    assert response.status_code == 202 and response.json()["status"] == "pending"
+    assert response.headers["location"] == f"/v1/bookings/{response.json()['id']}"
+
+    async def failed():
+        found = await studio.http.get(f"/v1/bookings/{response.json()['id']}", headers=studio.owner)
+        return found.json()["status"] == "failed"
+
+    await eventually(failed, timeout=15)
+    assert (await studio.availability(lesson["class_id"]))["spots_left"] == 1
+    await sent(fake_billing, billing.ReleaseCredit)
+
+
+async def test_retries_with_one_key_make_one_booking_and_a_second_key_is_refused(studio, fake_billing):
+    lesson = await studio.add_class()
+    _, client = studio.client()
+    first = await studio.book(lesson["class_id"], client, **{"Idempotency-Key": "tap-1"})
+    again = await studio.book(lesson["class_id"], client, **{"Idempotency-Key": "tap-1"})
+    assert first.json()["id"] == again.json()["id"]
+    other_key = await studio.book(lesson["class_id"], client, **{"Idempotency-Key": "tap-2"})
+    assert other_key.status_code == 409 and other_key.json()["code"] == "already-booked"
+    assert len(fake_billing.sent(billing.ReserveCredit)) == 1
+
+
+async def test_overlapping_bookings_are_refused(studio, fake_billing):
+    first = await studio.add_class(starts_in=timedelta(days=3))
+    second = await studio.add_class(starts_in=timedelta(days=3, minutes=30))
+    _, client = studio.client()
+    assert (await studio.book(first["class_id"], client)).status_code == 201
+    clash = await studio.book(second["class_id"], client)
+    assert clash.status_code == 409 and clash.json()["code"] == "overlapping-booking"
+
+
+async def test_many_clients_never_overbook(studio, fake_billing):
+    lesson = await studio.add_class(capacity=5)
+    answers = await asyncio.gather(*(studio.book(lesson["class_id"], studio.client()[1]) for _ in range(30)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes.count(201) == 5 and codes.count(409) == 25
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"class-full"}
+    seats = await studio.availability(lesson["class_id"])
+    assert (seats["confirmed"], seats["spots_left"]) == (5, 0)
+
+
+async def test_cancelling_refunds_in_time_and_forfeits_late(studio, fake_billing):
+    early = await studio.add_class(starts_in=timedelta(days=2))
+    late = await studio.add_class(starts_in=timedelta(hours=5))  # already past its 12 h cutoff
+    _, client = studio.client()
+    booked = [(await studio.book(c["class_id"], client)).json()["id"] for c in (early, late)]
+    refunded = await studio.http.post(f"/v1/bookings/{booked[0]}/cancel", headers=client, json={})
+    forfeited = await studio.http.post(f"/v1/bookings/{booked[1]}/cancel", headers=client, json={"reason": "ill"})
+    assert (refunded.json()["status"], refunded.json()["credit"]) == ("cancelled", "refunded")
+    assert (forfeited.json()["status"], forfeited.json()["credit"]) == ("late_cancelled", "forfeited")
+    await sent(fake_billing, billing.ConsumeCredit)
+    assert [c["booking_id"] for c in fake_billing.sent(billing.RefundCredit)] == [booked[0]]
+    stranger = await studio.http.post(f"/v1/bookings/{booked[0]}/cancel", headers=studio.client()[1], json={})
+    assert stranger.status_code == 404
+
+
+async def test_a_freed_seat_goes_to_the_waitlist_skipping_whoever_has_no_credit(studio, fake_billing):
+    lesson = await studio.add_class(capacity=1)
+    _, holder = studio.client()
+    (alice_id, alice), (bob_id, bob), (carol_id, carol) = studio.client(), studio.client(), studio.client()
+    booked = await studio.book(lesson["class_id"], holder)
+    assert (await studio.book(lesson["class_id"], alice)).json()["code"] == "class-full"
+    for headers in (alice, bob, carol):
+        joined = await studio.http.post(f"/v1/classes/{lesson['class_id']}/waitlist", headers=headers)
+        assert joined.status_code == 201
+    places = (await studio.http.get("/v1/me/waitlist", headers=carol)).json()
+    assert [p["position"] for p in places] == [3]
+
+    fake_billing.decide = lambda c: {alice_id: "no-credits", bob_id: "reserved"}.get(c.client_id, "reserved")
+    await studio.http.post(f"/v1/bookings/{booked.json()['id']}/cancel", headers=holder, json={})
+
+    async def bob_confirmed():
+        roster = (await studio.http.get(f"/v1/classes/{lesson['class_id']}/roster", headers=studio.owner)).json()
+        return [(b["client_id"], b["status"]) for b in roster["bookings"]] == [(str(bob_id), "confirmed")] and roster
+
+    roster = await eventually(bob_confirmed, timeout=15)
+    # Alice had no credit: skipped, but keeps her place; Carol moves up behind her.
+    assert [(p["client_id"], p["position"]) for p in roster["waitlist"]] == [(str(alice_id), 1), (str(carol_id), 2)]
+    seats = await studio.availability(lesson["class_id"])
+    assert (seats["confirmed"], seats["pending"], seats["waitlisted"]) == (1, 0, 2)
+
+
+async def test_an_expired_package_ends_a_waitlist_place(studio, fake_billing):
+    lesson = await studio.add_class(capacity=1)
+    _, holder = studio.client()
+    alice_id, alice = studio.client()
+    booked = await studio.book(lesson["class_id"], holder)
+    await studio.http.post(f"/v1/classes/{lesson['class_id']}/waitlist", headers=alice)
+    fake_billing.decide = lambda c: "expired" if c.client_id == alice_id else "reserved"
+    await studio.http.post(f"/v1/bookings/{booked.json()['id']}/cancel", headers=holder, json={})
+
+    async def seat_back():
+        seats = await studio.availability(lesson["class_id"])
+        return seats["spots_left"] == 1 and seats["waitlisted"] == 0
+
+    await eventually(seat_back, timeout=15)
+    assert (await studio.http.get("/v1/me/waitlist", headers=alice)).json() == []
+
+
+async def test_two_seats_opening_at_once_promote_one_waiting_client_once(studio, fake_billing):
+    lesson = await studio.add_class(capacity=2)
+    holders = [studio.client()[1] for _ in range(2)]
+    booked = [(await studio.book(lesson["class_id"], h)).json()["id"] for h in holders]
+    waiting_id, waiting = studio.client()
+    await studio.http.post(f"/v1/classes/{lesson['class_id']}/waitlist", headers=waiting)
+    await asyncio.gather(*(studio.http.post(f"/v1/bookings/{b}/cancel", headers=h, json={})
+                           for b, h in zip(booked, holders, strict=True)))
+
+    async def settled():
+        seats = await studio.availability(lesson["class_id"])
+        return seats["pending"] == 0 and seats["confirmed"] == 1 and seats
+
+    seats = await eventually(settled, timeout=15)
+    assert seats["spots_left"] == 1 and seats["waitlisted"] == 0
+    promoted = [c for c in fake_billing.sent(billing.ReserveCredit) if c["client_id"] == str(waiting_id)]
+    assert len(promoted) == 1
+
+
+async def test_a_cancelled_class_cancels_and_refunds_everyone(studio, fake_billing):
+    lesson = await studio.add_class(capacity=2)
+    booked = [(await studio.book(lesson["class_id"], studio.client()[1])).json()["id"] for _ in range(2)]
+    await studio.apply(scheduling.ClassCancelled(**{**lesson, "version": 2, "status": "cancelled"}))
+    for booking_id in booked:
+        found = await studio.http.get(f"/v1/bookings/{booking_id}", headers=studio.owner)
+        assert (found.json()["status"], found.json()["credit"]) == ("cancelled", "refunded")
+    await sent(fake_billing, billing.RefundCredit, count=2)
+
+
+async def test_suspended_clients_and_closed_registration_are_refused(studio, fake_billing):
+    lesson = await studio.add_class()
+    client_id, client = studio.client()
+    until = (lesson["starts_at"] + timedelta(days=7)).isoformat()
+    suspended = await studio.http.put(f"/v1/clients/{client_id}/suspension", headers=studio.owner,
+                                      json={"until": until, "reason": "3 no-shows"})
+    assert suspended.status_code == 204
+    refused = await studio.book(lesson["class_id"], client)
+    assert refused.status_code == 403 and refused.json()["code"] == "client-suspended"
+    closed = await studio.add_class(registration_closes_at=lesson["starts_at"] - timedelta(days=3))
+    assert (await studio.book(closed["class_id"], studio.client()[1])).json()["code"] == "registration-closed"
+    assert (await studio.book(uuid.uuid4(), client)).status_code == 404
