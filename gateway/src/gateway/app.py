@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway import identity
 from gateway.config import GatewaySettings
+from gateway.edge import live_api
+from gateway.edge.live import LiveFeed
 from gateway.edge.middleware import RateLimitMiddleware
 from gateway.edge.proxy import ServiceProxy
 from gateway.edge.ratelimit import RateLimits
@@ -31,8 +33,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         "reporting": settings.reporting_url,
     })
 
+    live = LiveFeed()
+
     async def run_proxy(app: FastAPI) -> None:
         await proxy.run()
+
+    async def run_live_feed(app: FastAPI) -> None:
+        await live.run(app.state.nats)
 
     app = build_service_app(ServiceDefinition(
         name="gateway",
@@ -42,11 +49,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         settings=settings,
         uow_class=IdentityUnitOfWork,
         publishes=["IDENTITY"],
-        routers=identity.routers(),
-        background=[run_proxy],
+        routers=[*identity.routers(), live_api.router],
+        background=[run_proxy, run_live_feed],
+        middleware=[(RateLimitMiddleware, {"limits": RateLimits(auth=settings.rate_limit_auth,
+                                                                default=settings.rate_limit_default,
+                                                                booking=settings.rate_limit_booking)})],
     ))
     identity.install(app, settings)
     app.state.proxy = proxy
+    app.state.live = live
 
     async def forward(request: Request) -> Response:
         return await proxy.forward(request)
@@ -62,8 +73,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.openapi = merged_openapi  # type: ignore[method-assign]
     _replace_docs_routes(app)
 
-    app.add_middleware(RateLimitMiddleware, limits=RateLimits(auth=settings.rate_limit_auth,
-                                                              default=settings.rate_limit_default))
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
                            allow_methods=PROXIED_METHODS, allow_headers=["*"], expose_headers=["x-request-id"])

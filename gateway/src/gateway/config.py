@@ -31,6 +31,7 @@ class GatewaySettings(ServiceSettings):
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_auth: str = "20/minute"
     rate_limit_default: str = "300/minute"
+    rate_limit_booking: str = "5/minute"
 
     _signing_key: SigningKey = PrivateAttr()
 

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from gateway.edge.openapi import merge
-from gateway.edge.ratelimit import RateLimits
+from gateway.edge.ratelimit import RateLimits, category
 from gateway.edge.routes import RouteTable
 from studio_platform.errors import RateLimited
 
@@ -45,13 +45,54 @@ def test_merge_keeps_every_operation_and_renames_clashing_schemas():
 
 def test_rate_limits_count_per_caller_and_say_when_to_retry():
     async def scenario():
-        limits = RateLimits(auth="2/minute", default="100/minute")
-        await limits.check(caller="addr:1", sensitive=True)
-        await limits.check(caller="addr:1", sensitive=True)
-        await limits.check(caller="addr:2", sensitive=True)
-        await limits.check(caller="addr:1", sensitive=False)
+        limits = RateLimits(auth="2/minute", default="100/minute", booking="1/minute")
+        await limits.check(caller="addr:1", category="auth")
+        await limits.check(caller="addr:1", category="auth")
+        await limits.check(caller="addr:2", category="auth")
+        await limits.check(caller="addr:1", category="api")
+        await limits.check(caller="user:1", category="booking")
+        with pytest.raises(RateLimited):
+            await limits.check(caller="user:1", category="booking")
         with pytest.raises(RateLimited) as refused:
-            await limits.check(caller="addr:1", sensitive=True)
+            await limits.check(caller="addr:1", category="auth")
         assert 1 <= refused.value.extensions["retry_after"] <= 60
 
     asyncio.run(scenario())
+
+
+def test_what_counts_as_a_booking_attempt():
+    assert category("POST", "/v1/classes/abc/bookings") == "booking"
+    assert category("GET", "/v1/classes/abc/bookings") == "api"
+    assert category("POST", "/v1/auth/login") == "auth"
+    assert category("POST", "/v1/bookings/abc/cancel") == "api"
+
+
+def test_who_sees_which_live_update():
+    import uuid
+
+    from gateway.edge.live import LiveEvent, parse, visible_to
+    from studio_platform.auth import Principal
+
+    org, studio, other_studio = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    client, instructor = uuid.uuid4(), uuid.uuid4()
+
+    def person(user_id, role, studios=()):
+        return Principal(user_id=user_id, organization_id=org, roles=frozenset({role}), studio_ids=frozenset(studios))
+
+    booking = LiveEvent("booking", "booking.booking.confirmed.v1", org,
+                        {"client_id": str(client), "instructor_id": str(instructor), "studio_id": str(studio)})
+    seats = LiveEvent("availability", "booking.class.availability_changed.v1", org, {"studio_id": str(studio)})
+    assert visible_to(person(client, "client"), booking)
+    assert not visible_to(person(uuid.uuid4(), "client"), booking)
+    assert visible_to(person(instructor, "instructor"), booking)
+    assert not visible_to(person(uuid.uuid4(), "instructor"), booking)
+    assert visible_to(person(uuid.uuid4(), "manager", [studio]), booking)
+    assert not visible_to(person(uuid.uuid4(), "manager", [other_studio]), booking)
+    assert visible_to(person(uuid.uuid4(), "owner"), booking)
+    assert visible_to(person(uuid.uuid4(), "client"), seats)
+    stranger = Principal(user_id=client, organization_id=uuid.uuid4(), roles=frozenset({"owner"}),
+                         studio_ids=frozenset())
+    assert not visible_to(stranger, seats) and not visible_to(stranger, booking)
+    parsed = parse("booking.class.availability_changed", {"ce-type": "t.v1", "ce-organizationid": str(org)}, b"{}")
+    assert parsed.kind == "availability"
+    assert parse("booking.booking.confirmed", {}, b"{}") is None

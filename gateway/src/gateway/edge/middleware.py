@@ -5,11 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.edge.ratelimit import RateLimits
+from gateway.edge.ratelimit import RateLimits, category
 from studio_platform.errors import DomainError
 from studio_platform.problems import problem_response
-
-SENSITIVE_PATHS = frozenset({"/v1/auth/signup", "/v1/auth/login", "/v1/auth/refresh"})
 
 
 class RateLimitMiddleware:
@@ -23,7 +21,7 @@ class RateLimitMiddleware:
             return
         request = Request(scope)
         try:
-            await self.limits.check(caller=await _caller(request), sensitive=scope["path"] in SENSITIVE_PATHS)
+            await self.limits.check(caller=await _caller(request), category=category(scope["method"], scope["path"]))
         except DomainError as exc:
             response = problem_response(exc.status, detail=exc.detail, code=exc.code, instance=scope["path"],
                                         headers={"Retry-After": str(exc.extensions.get("retry_after", 1))})

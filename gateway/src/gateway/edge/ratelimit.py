@@ -6,25 +6,37 @@ on its own, which bounds abuse without a shared store.
 
 from __future__ import annotations
 
+import re
 import time
 
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from studio_platform.errors import RateLimited
 
+# Sign-up, login and refresh are where guessing happens; booking attempts are where a script would hammer.
+_AUTH_PATHS = frozenset({"/v1/auth/signup", "/v1/auth/login", "/v1/auth/refresh"})
+_BOOKING = re.compile(r"^/v1/classes/[^/]+/bookings$")
+
+
+def category(method: str, path: str) -> str:
+    if path in _AUTH_PATHS:
+        return "auth"
+    if method == "POST" and _BOOKING.match(path):
+        return "booking"
+    return "api"
+
 
 class RateLimits:
-    def __init__(self, *, auth: str, default: str) -> None:
+    def __init__(self, *, auth: str, default: str, booking: str) -> None:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._auth = parse(auth)
-        self._default = parse(default)
+        self._limits: dict[str, RateLimitItem] = {"auth": parse(auth), "api": parse(default),
+                                                  "booking": parse(booking)}
 
-    async def check(self, *, caller: str, sensitive: bool) -> None:
-        """Sign-up, login and token refresh are limited harder: they are where guessing happens."""
-        limit = self._auth if sensitive else self._default
-        if not await self._limiter.hit(limit, "auth" if sensitive else "api", caller):
-            stats = await self._limiter.get_window_stats(limit, "auth" if sensitive else "api", caller)
+    async def check(self, *, caller: str, category: str) -> None:
+        limit = self._limits[category]
+        if not await self._limiter.hit(limit, category, caller):
+            stats = await self._limiter.get_window_stats(limit, category, caller)
             retry = max(1, int(stats.reset_time - time.time()))
             raise RateLimited("Too many requests; slow down.", code="rate-limited", retry_after=retry)

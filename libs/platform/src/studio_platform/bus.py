@@ -28,6 +28,7 @@ from prometheus_client import Counter
 from studio_contracts import STREAMS, Event, EventMeta
 from studio_platform.envelope import OutgoingEvent, UndecodableEvent, decode, encode_data
 from studio_platform.errors import DomainError
+from studio_platform.inbox import STREAM_MAX_AGE_SECONDS
 from studio_platform.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def stream_config(name: str, subjects: list[str]) -> api.StreamConfig:
         subjects=subjects,
         storage=api.StorageType.FILE,
         retention=api.RetentionPolicy.LIMITS,
-        max_age=30 * 24 * 3600,
+        max_age=STREAM_MAX_AGE_SECONDS,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         # Delayed and periodic messages (saga deadlines, periodic jobs) are JetStream message schedules.
         allow_msg_schedules=True,
@@ -114,6 +115,7 @@ class Consumers:
         js: Callable[[], JetStreamContext],
         max_deliver: int = 5,
         ack_wait_seconds: float = 30.0,
+        start: str = "all",
     ) -> None:
         self._broker = broker
         self._service = service
@@ -121,26 +123,41 @@ class Consumers:
         self._js = js
         self._max_deliver = max_deliver
         self._ack_wait = ack_wait_seconds
+        self._deliver = api.DeliverPolicy.NEW if start == "new" else api.DeliverPolicy.ALL
 
     def durable_name(self, stream: str) -> str:
         return f"{self._service}-{stream.lower()}"
 
-    def register(self, subscription: Subscription) -> None:
-        durable = self.durable_name(subscription.stream)
-        by_type = {cls.type: handler for cls, handler in subscription.handlers.items()}
-        config = api.ConsumerConfig(
-            durable_name=durable,
+    def _config(self, subscription: Subscription) -> api.ConsumerConfig:
+        return api.ConsumerConfig(
+            durable_name=self.durable_name(subscription.stream),
             ack_policy=api.AckPolicy.EXPLICIT,
             ack_wait=self._ack_wait,
             max_deliver=self._max_deliver,
+            deliver_policy=self._deliver,
             # Only the types this service handles are delivered.
             filter_subjects=sorted({cls.subject() for cls in subscription.handlers}),
         )
 
+    async def provision(self, js: JetStreamContext, subscription: Subscription) -> None:
+        """Create the durable consumer, or bring an existing one up to date (new handlers, new limits)."""
+        try:
+            await js.add_consumer(subscription.stream, self._config(subscription))
+        except nats.js.errors.BadRequestError as exc:
+            # Some settings (where it starts) are fixed once a consumer exists; it keeps working as it was.
+            log.warning("consumer %s kept its old settings: %s", self.durable_name(subscription.stream), exc)
+
+    def register(self, subscription: Subscription) -> None:
+        durable = self.durable_name(subscription.stream)
+        by_type = {cls.type: handler for cls, handler in subscription.handlers.items()}
+        config = self._config(subscription)
+
         @self._broker.subscriber(
             durable=durable,
             stream=JStream(subscription.stream, declare=False),
-            pull_sub=PullSub(batch_size=64, timeout=1.0),
+            # One message per pull: a larger batch makes an idle consumer wait out the pull's
+            # timeout for more before handling the first (nats-py fills the batch), adding latency.
+            pull_sub=PullSub(batch_size=1, timeout=5.0),
             config=config,
             ack_policy=AckPolicy.MANUAL,
             title=durable,

@@ -11,6 +11,9 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# Streams keep events this long; an inbox must remember an id at least as long.
+STREAM_MAX_AGE_SECONDS = 30 * 24 * 3600
+
 
 def inbox_table(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(

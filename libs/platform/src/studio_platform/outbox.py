@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from studio_platform.db import plain_url
 from studio_platform.envelope import OutgoingEvent
+from studio_platform.inbox import INBOX, STREAM_MAX_AGE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ class OutboxRelay:
                 while await self.drain_once():
                     pass
                 swept += 1
+                if swept % 10 == 0:
+                    PENDING.set(await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
                 if swept % 3600 == 0:
                     await self._sweep()
                 try:
@@ -130,7 +133,13 @@ class OutboxRelay:
             await conn.close()
 
     async def drain_once(self) -> int:
-        """Publish one batch of unpublished events in commit order; returns how many."""
+        """Publish one batch of unpublished events in the order they were written; returns how many.
+
+        The batch is published concurrently on one connection, which keeps its
+        order unless a publish fails midway; then the batch is sent again, so a
+        consumer may see an event after a later one. Consumers keep copies by
+        version for that reason.
+        """
         async with self._engine.begin() as db:
             rows = (
                 await db.execute(
@@ -142,7 +151,6 @@ class OutboxRelay:
                 )
             ).all()
             if not rows:
-                PENDING.set(0)
                 return 0
             events = [_row_to_event(r) for r in rows]
             # One connection keeps publish order; awaiting the acks together keeps it fast.
@@ -159,7 +167,11 @@ class OutboxRelay:
         )
 
     async def _sweep(self) -> None:
+        """Forget sent events after a few days, and handled ids once the stream can no longer redeliver them."""
         async with self._engine.begin() as db:
             await db.execute(
                 sa.delete(OUTBOX).where(OUTBOX.c.published_at < sa.func.now() - self._keep)
+            )
+            await db.execute(
+                sa.delete(INBOX).where(INBOX.c.handled_at < sa.func.now() - timedelta(seconds=STREAM_MAX_AGE_SECONDS))
             )

@@ -20,6 +20,7 @@ MEDIA_TYPE = "application/problem+json"
 _TITLES = {
     400: "Bad request",
     401: "Unauthorized",
+    402: "Payment required",
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
@@ -58,13 +59,14 @@ class Problem(BaseModel):
 def problem_response(
     status: int,
     *,
+    title: str | None = None,
     detail: str | None = None,
     code: str | None = None,
     instance: str | None = None,
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
-    title = _TITLES.get(status, "Error")
+    title = title or _TITLES.get(status, "Error")
     code = code or title.lower().replace(" ", "-")
     body: dict[str, Any] = {
         "type": f"/problems/{code}",
@@ -100,8 +102,8 @@ async def _on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
     if "retry_after" in exc.extensions:
         headers["Retry-After"] = str(exc.extensions["retry_after"])
-    return problem_response(exc.status, detail=exc.detail, code=exc.code, instance=request.url.path,
-                            headers=headers, **exc.extensions)
+    return problem_response(exc.status, title=exc.title, detail=exc.detail, code=exc.code,
+                            instance=request.url.path, headers=headers or None, **exc.extensions)
 
 
 async def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

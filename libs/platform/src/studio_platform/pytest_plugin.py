@@ -63,7 +63,7 @@ def service_app(database_server_url: str, nats_url: str, minter: TokenMinter) ->
         name = f"test_{settings_cls.__name__.lower()}_{tag}"
         url = await asyncio.to_thread(fresh_database, database_server_url, name, migrations)
         settings = settings_cls(database_url=url, nats_url=nats_url, auth_jwks=minter.jwks,
-                                durable_prefix=f"t{tag}-", log_json=False, **overrides)
+                                durable_prefix=f"t{tag}-", consumer_start="new", log_json=False, **overrides)
         app = create_app(settings)
         try:
             async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:

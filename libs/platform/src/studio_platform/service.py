@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
@@ -45,6 +46,8 @@ class ServiceDefinition:
     # Extra work that lives as long as the app (e.g. a job worker); started after the bus.
     background: Sequence[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=tuple)
     run_relay: bool = True
+    # (middleware class, options), applied inside request ids and metrics.
+    middleware: Sequence[tuple[type, dict[str, Any]]] = ()
 
 
 async def _check_database(request: Request) -> None:
@@ -78,12 +81,16 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
         js = nc.jetstream()
         await ensure_streams(js, {*defn.publishes, *(s.stream for s in defn.subscriptions), DEAD_LETTER_STREAM})
 
-        broker = NatsBroker(settings.nats_url, name=f"{defn.name}-consumers", max_reconnect_attempts=-1)
+        # FastStream logs through our (JSON) handler; its per-message lines are debug detail.
+        broker = NatsBroker(settings.nats_url, name=f"{defn.name}-consumers", max_reconnect_attempts=-1,
+                            logger=logging.getLogger("faststream"), log_level=logging.DEBUG)
         consumers = Consumers(broker, service=settings.durable_prefix + defn.name, uow_factory=app.state.uow,
                               js=lambda: js,
                               max_deliver=settings.consumer_max_deliver,
-                              ack_wait_seconds=settings.consumer_ack_wait_seconds)
+                              ack_wait_seconds=settings.consumer_ack_wait_seconds,
+                              start=settings.consumer_start)
         for subscription in defn.subscriptions:
+            await consumers.provision(js, subscription)
             consumers.register(subscription)
         app.state.broker = broker
         await broker.start()
@@ -111,5 +118,7 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
     for router in defn.routers:
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    for middleware, options in defn.middleware:
+        app.add_middleware(middleware, **options)
     app.add_middleware(RequestContextMiddleware)
     return app

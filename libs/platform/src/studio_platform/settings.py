@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,5 +32,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 1.0
     # Prefix for durable consumer names, so two deployments (or test runs) can share one NATS.
     durable_prefix: str = ""
+    # Where a brand-new durable consumer starts: all the history its streams keep (it builds
+    # its copies from it), or only events from now on (e.g. a test run on a shared NATS).
+    consumer_start: Literal["all", "new"] = "all"
     consumer_max_deliver: int = 5
     consumer_ack_wait_seconds: float = 30.0

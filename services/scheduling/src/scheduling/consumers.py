@@ -1,7 +1,7 @@
 """What scheduling reads off the bus: studios and staff from identity."""
 
 from scheduling import handlers
-from studio_contracts import identity
+from studio_contracts import booking, identity
 from studio_platform.bus import Subscription
 
 SUBSCRIPTIONS = [
@@ -13,4 +13,5 @@ SUBSCRIPTIONS = [
             identity.MemberJoined: handlers.remember_member,
         },
     ),
+    Subscription(stream="BOOKING", handlers={booking.ClassAvailabilityChanged: handlers.record_seats}),
 ]

@@ -11,7 +11,7 @@ from scheduling.domain.browse import BrowseQuery
 from scheduling.domain.directory import Member, Studio
 from scheduling.domain.model import ClassSession, ClassType
 from scheduling.unit_of_work import SchedulingUnitOfWork
-from studio_contracts import identity
+from studio_contracts import booking, identity
 from studio_contracts import scheduling as events
 from studio_contracts.base import EventMeta
 from studio_platform.auth import Principal
@@ -206,7 +206,13 @@ async def browse_classes(uow: SchedulingUnitOfWork, *, principal: Principal, max
         return await _views(uow, await uow.classes.browse(query))
 
 
-# --- copies of identity, from the gateway's events --------------------------------------------
+# --- what other services tell us ---------------------------------------------------------------
+
+async def record_seats(event: booking.ClassAvailabilityChanged, meta: EventMeta, uow: SchedulingUnitOfWork) -> None:
+    """Booking owns the seats; the timetable shows its count."""
+    await uow.classes.record_seats(event.organization_id, event.class_id, booked=event.confirmed + event.pending,
+                                   waitlisted=event.waitlisted, seats_version=event.seats_version)
+
 
 async def remember_studio(event: identity.StudioSnapshot, meta: EventMeta, uow: SchedulingUnitOfWork) -> None:
     await uow.directory.upsert_studio(Studio(id=event.studio_id, organization_id=event.organization_id,

@@ -169,3 +169,24 @@ async def test_studio_copy_follows_identity_events_off_the_bus(scheduling, nats_
             return rows if rows and rows[0].name == "Soho" else None
 
     assert await eventually(copied)
+
+
+async def test_browse_shows_bookings_seat_counts_newest_first_wins(scheduling, tenant):
+    from scheduling import handlers
+    from studio_contracts import booking
+
+    app, client = scheduling
+    await seed_directory(app, tenant["org"], tenant["studio"], tenant["instructor"])
+    lesson = await make_class(client, tenant, datetime.now(UTC) + timedelta(days=1))
+
+    def report(confirmed, version):
+        return booking.ClassAvailabilityChanged(
+            organization_id=tenant["org"], class_id=lesson["id"], studio_id=tenant["studio"], capacity=12,
+            confirmed=confirmed, pending=1, spots_left=11 - confirmed, waitlisted=0, seats_version=version)
+
+    for event in (report(5, 2), report(3, 1)):  # the older report arrives last
+        async with app.state.uow() as uow:
+            await handlers.record_seats(event, None, uow)
+            await uow.commit()
+    seen = (await client.get(f"/v1/classes/{lesson['id']}", headers=tenant["client"])).json()["availability"]
+    assert seen == {"capacity": 12, "booked": 6, "spots_left": 6, "is_full": False, "waitlisted": 0}

@@ -17,7 +17,7 @@ from scheduling.domain.directory import Member, Studio
 from scheduling.domain.model import ClassSession, ClassType
 from studio_platform.errors import Conflict
 
-_SESSION_COLUMNS = [c.name for c in class_sessions.c if c.name not in ("created_at", "updated_at")]
+_SESSION_COLUMNS = [c.name for c in class_sessions.c if c.name not in ("created_at", "updated_at", "seats_version")]
 
 
 def _session_from_row(row: Any) -> ClassSession:
@@ -129,11 +129,14 @@ class ClassSessionRepository:
         stmt = stmt.order_by(c.starts_at, c.id).limit(query.limit)
         return [_session_from_row(r) for r in await self._db.execute(stmt)]
 
-    async def record_seats(self, organization_id: UUID, class_id: UUID, *, booked: int, waitlisted: int) -> None:
+    async def record_seats(self, organization_id: UUID, class_id: UUID, *, booked: int, waitlisted: int,
+                           seats_version: int) -> None:
+        """Booking's latest count, unless a newer one already arrived."""
+        c = class_sessions.c
         await self._db.execute(
             sa.update(class_sessions)
-            .where(class_sessions.c.organization_id == organization_id, class_sessions.c.id == class_id)
-            .values(booked=booked, waitlisted=waitlisted)
+            .where(c.organization_id == organization_id, c.id == class_id, c.seats_version < seats_version)
+            .values(booked=booked, waitlisted=waitlisted, seats_version=seats_version)
         )
 
 
@@ -146,7 +149,8 @@ class DirectoryRepository:
     async def upsert_studio(self, studio: Studio) -> None:
         stmt = insert(studios).values(**asdict(studio))
         await self._db.execute(stmt.on_conflict_do_update(
-            index_elements=[studios.c.id], set_={"name": stmt.excluded.name, "time_zone": stmt.excluded.time_zone}))
+            index_elements=[studios.c.id], set_={"name": stmt.excluded.name, "time_zone": stmt.excluded.time_zone},
+            where=studios.c.organization_id == stmt.excluded.organization_id))
 
     async def upsert_member(self, member: Member) -> None:
         values = asdict(member)

@@ -49,6 +49,7 @@ class_sessions = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("booked", sa.Integer, nullable=False, server_default="0"),
     sa.Column("waitlisted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("seats_version", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
     sa.CheckConstraint("ends_at > starts_at", name="class_sessions_ends_after_start"),
