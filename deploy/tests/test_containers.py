@@ -121,7 +121,8 @@ def test_dockerfile_shape(name: str) -> None:
     assert ("EXPOSE", "8000") in final
 
     cmd = json.loads(next(args for kw, args in reversed(final) if kw == "CMD"))
-    assert cmd == ["uvicorn", "--factory", f"{name}.app:create_app", "--host", "0.0.0.0", "--port", "8000"]
+    assert cmd == ["uvicorn", "--factory", f"{name}.app:create_app", "--host", "0.0.0.0", "--port", "8000",
+                   "--timeout-keep-alive", "30"]
 
     # Migrations run from WORKDIR with the service layout (alembic.ini + src/) beside it.
     assert [args for kw, args in final if kw == "WORKDIR"][-1] == "/app"

@@ -60,6 +60,7 @@ class EmbeddedNats:
         self.state_dir = state_dir.absolute()
         self.log_path = self.state_dir / "nats.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self.port: int | None = None  # kept, so a restart comes back where clients reconnect
 
     @property
     def pid(self) -> int | None:
@@ -67,7 +68,8 @@ class EmbeddedNats:
 
     def start(self) -> str:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        url = f"nats://127.0.0.1:{(port := free_port())}"
+        port = self.port = self.port or free_port()
+        url = f"nats://127.0.0.1:{port}"
         args = [
             str(_nats_binary()),
             "-a",

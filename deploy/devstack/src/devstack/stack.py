@@ -51,6 +51,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    databases: dict[str, str] = field(default_factory=dict)
     _env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -60,16 +61,14 @@ class Stack:
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
-    def database_urls(self) -> dict[str, str]:
-        names = {part.name: f"{self.database_prefix}{part.name}" for part in PARTS}
-        urls = ensure_databases(self.database_url, list(names.values()))
-        return {part: urls[db] for part, db in names.items()}
-
     def migrate(self) -> dict[str, str]:
-        urls = self.database_urls()
+        """Create (if need be) and migrate every part's database; their URLs by part."""
+        names = {part.name: f"{self.database_prefix}{part.name}" for part in PARTS}
+        created = ensure_databases(self.database_url, list(names.values()))
+        self.databases = {part: created[db] for part, db in names.items()}
         for part in PARTS:
-            upgrade(part.migrations, urls[part.name])
-        return urls
+            upgrade(part.migrations, self.databases[part.name])
+        return self.databases
 
     def _signing_key(self) -> str:
         path = self.state_dir / "signing-key.pem"
@@ -103,7 +102,8 @@ class Stack:
         log = (logs / f"{part.name}.log").open("ab")
         self.processes[part.name] = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", part.factory, "--host", "127.0.0.1",
-             "--port", str(self.ports[part.name]), "--no-access-log", "--timeout-graceful-shutdown", "5"],
+             "--port", str(self.ports[part.name]), "--no-access-log", "--timeout-graceful-shutdown", "5",
+             "--timeout-keep-alive", "30"],
             cwd=part.directory, env=self._env[part.name], stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)  # Ctrl-C reaches only us; we stop the parts in order
         log.close()

@@ -56,7 +56,7 @@ def parse(subject: str, headers: dict[str, str] | None, body: bytes) -> LiveEven
         return None
 
 
-@dataclass
+@dataclass(eq=False)  # each connection is its own listener, kept in a set
 class _Listener:
     principal: Principal
     queue: asyncio.Queue[LiveEvent] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))

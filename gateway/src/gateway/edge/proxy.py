@@ -54,7 +54,9 @@ class ServiceProxy:
 
     async def run(self, refresh_seconds: float = 30.0) -> None:
         """Keep the pool open and the routes fresh for as long as the gateway runs."""
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, keepalive_timeout=60)
+        # Idle connections are dropped before the services' servers drop them (uvicorn: 30 s as we run it),
+        # so the proxy never sends a request down a connection the other end is closing.
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, keepalive_timeout=15)
         self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, auto_decompress=False)
         try:
             while True:

@@ -36,4 +36,5 @@ class ServiceSettings(BaseSettings):
     # its copies from it), or only events from now on (e.g. a test run on a shared NATS).
     consumer_start: Literal["all", "new"] = "all"
     consumer_max_deliver: int = 5
-    consumer_ack_wait_seconds: float = 30.0
+    # A message fetched by a process that died comes back after this; handlers take milliseconds.
+    consumer_ack_wait_seconds: float = 10.0

@@ -63,14 +63,16 @@ async def recreate_database(server_url: str, name: str) -> str:
     return database_url(server_url, name)
 
 
-async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05) -> T:
-    """Retry `check` until it returns a truthy value without raising; fail with its last error."""
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05,
+                     until: Callable[[T], bool] = bool) -> T:
+    """Retry `check` until `until(result)` (by default: a truthy result) without raising; else fail with the
+    last result or error."""
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
     while time.monotonic() < deadline:
         try:
             result = await check()
-            if result:
+            if until(result):
                 return result
             last = AssertionError(f"still {result!r}")
         except AssertionError as exc:

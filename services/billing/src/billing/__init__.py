@@ -1,4 +1,1 @@
-"""Billing: money and credits.
-
-Its capabilities arrive with their issues; today it runs, migrates and joins the bus.
-"""
+"""Billing: products, client packages and memberships, and the credit ledger that pays for bookings."""

@@ -1,0 +1,152 @@
+"""Credit lots and their ledger. Every counter change is a conditional update plus its entry, in one place.
+
+The conditional update (`... WHERE held >= :n`) is what keeps counters right
+under concurrency: of two transactions after the last credit, the second
+updates no row and learns it lost. The transitions come from the domain's
+`FLOWS` and `TOTALS`, so the SQL cannot drift from the rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.adapters.tables import credit_entries, credit_lots, packages
+from billing.domain.allocation import LotOption
+from billing.domain.credits import FLOWS, TOTALS, Counters, CreditLot, LedgerEntry, Move, PackageBalance
+
+_COUNTERS = ("granted", "adjusted", "available", "held", "spent", "expired")
+
+
+def counters_of(row: Any) -> Counters:
+    return Counters(**{name: getattr(row, name) for name in _COUNTERS})
+
+
+def _lot(row: Any) -> CreditLot:
+    return CreditLot(id=row.id, organization_id=row.organization_id, client_id=row.client_id,
+                     package_id=row.package_id, valid_from=row.valid_from, expires_at=row.expires_at,
+                     unlimited=row.unlimited, counters=counters_of(row))
+
+
+class LedgerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def open_lot(self, lot: CreditLot) -> bool:
+        """Insert an empty lot; False when the package already has one from that moment (a week granted before)."""
+        row = (await self._db.execute(
+            insert(credit_lots)
+            .values(organization_id=lot.organization_id, id=lot.id, client_id=lot.client_id,
+                    package_id=lot.package_id, valid_from=lot.valid_from, expires_at=lot.expires_at,
+                    unlimited=lot.unlimited)
+            .on_conflict_do_nothing(index_elements=["package_id", "valid_from"])
+            .returning(credit_lots.c.id))).first()
+        return row is not None
+
+    async def move(self, organization_id: UUID, lot_id: UUID, move: Move, credits: int, *, reason: str,
+                   booking_id: UUID | None = None, actor_id: UUID | None = None) -> CreditLot | None:
+        """Apply one move to a lot and record it; None (and nothing recorded) when the lot can't afford it."""
+        c = credit_lots.c
+        if move in FLOWS:
+            source, target = FLOWS[move]
+            guard = c[source] >= credits
+            changes = {source: c[source] - credits, target: c[target] + credits}
+        else:
+            guard = c.available + credits >= 0
+            changes = {TOTALS[move]: c[TOTALS[move]] + credits, "available": c.available + credits}
+        row = (await self._db.execute(
+            sa.update(credit_lots)
+            .where(c.organization_id == organization_id, c.id == lot_id, guard)
+            .values(changes)
+            .returning(credit_lots))).first()
+        if row is None:
+            return None
+        await self._db.execute(sa.insert(credit_entries).values(
+            organization_id=organization_id, client_id=row.client_id, package_id=row.package_id, lot_id=lot_id,
+            kind=move.value, credits=credits, booking_id=booking_id, actor_id=actor_id, reason=reason))
+        return _lot(row)
+
+    async def options(self, organization_id: UUID, client_id: UUID) -> list[LotOption]:
+        """The client's lots that may pay for a class or explain a refusal.
+
+        Every lot of an active package, and lots of expired packages that had
+        credits left at their end. Used-up history and cancelled packages stay out.
+        """
+        lot, p = credit_lots.c, packages.c
+        rows = await self._db.execute(
+            sa.select(lot.id, lot.package_id, p.name, lot.valid_from, lot.expires_at, lot.unlimited, lot.available,
+                      lot.expired, lot.created_at, p.starts_at, p.expires_at.label("package_expires_at"),
+                      p.validity_days)
+            .join(packages, sa.and_(p.organization_id == lot.organization_id, p.id == lot.package_id))
+            .where(lot.organization_id == organization_id, lot.client_id == client_id,
+                   sa.or_(p.status == "active",
+                          sa.and_(p.status == "expired", sa.or_(lot.available > 0, lot.expired > 0)))))
+        return [LotOption(lot_id=r.id, package_id=r.package_id, package_name=r.name, valid_from=r.valid_from,
+                          expires_at=r.expires_at, unlimited=r.unlimited, available=r.available, expired=r.expired,
+                          created_at=r.created_at, package_starts_at=r.starts_at,
+                          package_expires_at=r.package_expires_at,
+                          first_use_days=r.validity_days if r.expires_at is None else None)
+                for r in rows]
+
+    async def start_first_use(self, organization_id: UUID, lot_id: UUID, expires_at: datetime) -> None:
+        await self._db.execute(
+            sa.update(credit_lots)
+            .where(credit_lots.c.organization_id == organization_id, credit_lots.c.id == lot_id,
+                   credit_lots.c.expires_at.is_(None))
+            .values(expires_at=expires_at))
+
+    async def available_in_package(self, organization_id: UUID, package_id: UUID) -> int:
+        return (await self._db.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(credit_lots.c.available), 0))
+            .where(credit_lots.c.organization_id == organization_id, credit_lots.c.package_id == package_id)
+        )).scalar_one()
+
+    async def unexpired_lots(self, organization_id: UUID, package_id: UUID, now: datetime) -> list[CreditLot]:
+        """The package's lots not expired by `now` (an unused first-use pack's included), locked for a change."""
+        c = credit_lots.c
+        rows = await self._db.execute(
+            sa.select(credit_lots)
+            .where(c.organization_id == organization_id, c.package_id == package_id,
+                   sa.or_(c.expires_at.is_(None), c.expires_at > now))
+            .order_by(c.valid_from, c.id)
+            .with_for_update())
+        return [_lot(r) for r in rows]
+
+    async def expiring(self, now: datetime, *, limit: int) -> list[CreditLot]:
+        """Lots (of every organization) past their expiry with credits still available, locked."""
+        rows = await self._db.execute(
+            sa.select(credit_lots)
+            .where(credit_lots.c.expires_at <= now, credit_lots.c.available > 0)
+            .order_by(credit_lots.c.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True))
+        return [_lot(r) for r in rows]
+
+    async def balances(self, organization_id: UUID, client_id: UUID, now: datetime) -> dict[UUID, PackageBalance]:
+        c = credit_lots.c
+        sums = [sa.func.coalesce(sa.func.sum(c[name]), 0).label(name) for name in _COUNTERS]
+        upcoming = sa.func.coalesce(sa.func.sum(c.available).filter(c.valid_from > now), 0).label("upcoming")
+        rows = await self._db.execute(
+            sa.select(c.package_id, *sums, upcoming)
+            .where(c.organization_id == organization_id, c.client_id == client_id)
+            .group_by(c.package_id))
+        return {r.package_id: PackageBalance(r.package_id, counters_of(r), r.upcoming) for r in rows}
+
+    async def entries(self, organization_id: UUID, client_id: UUID, *, package_id: UUID | None,
+                      before: int | None, limit: int) -> list[LedgerEntry]:
+        """Newest first; `before` is the id of the last entry of the previous page."""
+        e = credit_entries.c
+        query = sa.select(credit_entries).where(e.organization_id == organization_id, e.client_id == client_id)
+        if package_id is not None:
+            query = query.where(e.package_id == package_id)
+        if before is not None:
+            query = query.where(e.id < before)
+        rows = await self._db.execute(query.order_by(e.id.desc()).limit(limit))
+        return [LedgerEntry(id=r.id, lot_id=r.lot_id, package_id=r.package_id, client_id=r.client_id,
+                            kind=Move(r.kind), credits=r.credits, booking_id=r.booking_id, actor_id=r.actor_id,
+                            reason=r.reason, created_at=r.created_at) for r in rows]

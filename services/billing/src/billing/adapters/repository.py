@@ -1,0 +1,168 @@
+"""Reading and writing products, packages and reservations; every query is scoped by organization."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billing.adapters.tables import packages, products, reservations
+from billing.domain.packages import ClientPackage
+from billing.domain.products import Money, Product
+from billing.domain.reservations import Reservation
+from studio_platform.errors import Conflict
+
+_PACKAGE_COLUMNS = [f.name for f in fields(ClientPackage)]
+_RESERVATION_COLUMNS = [f.name for f in fields(Reservation)]
+
+
+def _product(row: Any) -> Product:
+    return Product(id=row.id, organization_id=row.organization_id, name=row.name, kind=row.kind,
+                   price=Money(row.price_minor, row.currency), active=row.active, credits=row.credits,
+                   validity_days=row.validity_days, validity_from=row.validity_from, duration_days=row.duration_days,
+                   credits_per_week=row.credits_per_week, weekly_rollover=row.weekly_rollover,
+                   features=tuple(row.features))
+
+
+def _product_values(product: Product) -> dict[str, Any]:
+    values = asdict(product)
+    price = values.pop("price")
+    return {**values, "price_minor": price["amount_minor"], "currency": price["currency"],
+            "features": list(product.features)}
+
+
+def _name_taken(product: Product) -> Conflict:
+    return Conflict(f"A product called {product.name!r} already exists.", code="product-exists")
+
+
+class ProductRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, product: Product) -> None:
+        try:
+            async with self._db.begin_nested():
+                await self._db.execute(sa.insert(products).values(**_product_values(product)))
+        except IntegrityError as exc:
+            raise _name_taken(product) from exc
+
+    async def get(self, organization_id: UUID, product_id: UUID) -> Product | None:
+        row = (await self._db.execute(sa.select(products).where(
+            products.c.organization_id == organization_id, products.c.id == product_id))).first()
+        return None if row is None else _product(row)
+
+    async def list(self, organization_id: UUID, *, include_inactive: bool) -> list[Product]:
+        query = sa.select(products).where(products.c.organization_id == organization_id)
+        if not include_inactive:
+            query = query.where(products.c.active)
+        return [_product(r) for r in await self._db.execute(query.order_by(products.c.kind, products.c.name))]
+
+    async def save(self, product: Product) -> None:
+        try:
+            async with self._db.begin_nested():
+                await self._db.execute(
+                    sa.update(products)
+                    .where(products.c.organization_id == product.organization_id, products.c.id == product.id)
+                    .values(name=product.name, price_minor=product.price.amount_minor,
+                            currency=product.price.currency, active=product.active, updated_at=sa.func.now()))
+        except IntegrityError as exc:
+            raise _name_taken(product) from exc
+
+
+def _package(row: Any) -> ClientPackage:
+    return ClientPackage(**{name: getattr(row, name) for name in _PACKAGE_COLUMNS})
+
+
+class PackageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, package: ClientPackage) -> None:
+        await self._db.execute(sa.insert(packages).values(**asdict(package)))
+
+    async def get(self, organization_id: UUID, package_id: UUID) -> ClientPackage | None:
+        row = (await self._db.execute(sa.select(packages).where(
+            packages.c.organization_id == organization_id, packages.c.id == package_id))).first()
+        return None if row is None else _package(row)
+
+    async def of_client(self, organization_id: UUID, client_id: UUID) -> list[ClientPackage]:
+        rows = await self._db.execute(
+            sa.select(packages)
+            .where(packages.c.organization_id == organization_id, packages.c.client_id == client_id)
+            .order_by(packages.c.starts_at.desc(), packages.c.id))
+        return [_package(r) for r in rows]
+
+    async def start_first_use(self, organization_id: UUID, package_id: UUID, expires_at: datetime) -> None:
+        await self._db.execute(
+            sa.update(packages)
+            .where(packages.c.organization_id == organization_id, packages.c.id == package_id,
+                   packages.c.expires_at.is_(None))
+            .values(expires_at=expires_at))
+
+    async def allowances_due(self, until: datetime, *, limit: int) -> list[ClientPackage]:
+        """Active memberships (of every organization) with a week starting by `until` still to grant."""
+        rows = await self._db.execute(
+            sa.select(packages)
+            .where(packages.c.status == "active", packages.c.next_allowance_at.is_not(None),
+                   packages.c.next_allowance_at <= until)
+            .order_by(packages.c.next_allowance_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True))
+        return [_package(r) for r in rows]
+
+    async def move_allowance_on(self, package: ClientPackage) -> None:
+        await self._db.execute(
+            sa.update(packages)
+            .where(packages.c.organization_id == package.organization_id, packages.c.id == package.id)
+            .values(next_allowance_at=package.next_allowance_at))
+
+    async def expire_ended(self, now: datetime, *, limit: int) -> None:
+        """Mark active packages (of every organization) past their end as expired."""
+        ended = (
+            sa.select(packages.c.organization_id, packages.c.id)
+            .where(packages.c.status == "active", packages.c.expires_at <= now)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("ended"))
+        await self._db.execute(
+            sa.update(packages)
+            .where(packages.c.organization_id == ended.c.organization_id, packages.c.id == ended.c.id)
+            .values(status="expired", next_allowance_at=None))
+
+
+def _reservation(row: Any) -> Reservation:
+    return Reservation(**{name: getattr(row, name) for name in _RESERVATION_COLUMNS})
+
+
+class ReservationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def lock(self, organization_id: UUID, booking_id: UUID) -> None:
+        """Take the booking's lock until the transaction ends: its commands are handled one at a time.
+
+        A reserve racing a release (or a second copy of itself) waits here instead of both
+        deciding from a view in which the other has not happened.
+        """
+        await self._db.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            sa.func.hashtextextended(f"billing-reservation:{organization_id}:{booking_id}", 0))))
+
+    async def get(self, organization_id: UUID, booking_id: UUID) -> Reservation | None:
+        row = (await self._db.execute(sa.select(reservations).where(
+            reservations.c.organization_id == organization_id, reservations.c.booking_id == booking_id))).first()
+        return None if row is None else _reservation(row)
+
+    async def add(self, reservation: Reservation) -> None:
+        await self._db.execute(sa.insert(reservations).values(**asdict(reservation)))
+
+    async def save(self, reservation: Reservation) -> None:
+        await self._db.execute(
+            sa.update(reservations)
+            .where(reservations.c.organization_id == reservation.organization_id,
+                   reservations.c.booking_id == reservation.booking_id)
+            .values(status=reservation.status, updated_at=sa.func.now()))

@@ -1,0 +1,1 @@
+"""Billing's rules: products, client packages, credit lots and their ledger, and which lot pays for a booking."""
