@@ -116,6 +116,7 @@ class Consumers:
         max_deliver: int = 5,
         ack_wait_seconds: float = 30.0,
         start: str = "all",
+        concurrency: int = 1,
     ) -> None:
         self._broker = broker
         self._service = service
@@ -124,6 +125,7 @@ class Consumers:
         self._max_deliver = max_deliver
         self._ack_wait = ack_wait_seconds
         self._deliver = api.DeliverPolicy.NEW if start == "new" else api.DeliverPolicy.ALL
+        self._concurrency = concurrency
 
     def durable_name(self, stream: str) -> str:
         return f"{self._service}-{stream.lower()}"
@@ -159,6 +161,7 @@ class Consumers:
             # timeout for more before handling the first (nats-py fills the batch), adding latency.
             pull_sub=PullSub(batch_size=1, timeout=5.0),
             config=config,
+            max_workers=self._concurrency,
             ack_policy=AckPolicy.MANUAL,
             title=durable,
         )

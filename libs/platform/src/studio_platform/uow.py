@@ -87,8 +87,9 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         if self._events:
-            await self.session.execute(sa.insert(OUTBOX), self._events)
-            await self.session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
+            # One round trip: the rows, and the NOTIFY that wakes the relay once they are committed.
+            written = sa.insert(OUTBOX).values(self._events).returning(OUTBOX.c.seq).cte("written")
+            await self.session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")).select_from(written).limit(1))
             self._events = []
         await self.session.commit()
 
