@@ -85,7 +85,8 @@ async def book_class(
     booking = await requests.book(uow, principal=principal, class_id=class_id, idempotency_key=idempotency_key,
                                   waiter=request.app.state.outcomes, wait_seconds=settings.sync_wait_seconds)
     if booking.status == "failed":
-        raise Unavailable("We could not confirm your credit in time; nothing was charged. Please try again.",
+        raise Unavailable("We could not confirm your credit in time; nothing was charged. Please try again "
+                          "(with a new Idempotency-Key: this one stands for the attempt that timed out).",
                           code="booking-timed-out", booking_id=str(booking.id), retry_after=5)
     if booking.status == "rejected":
         code = {"expired": "package-expired", "no-credits": "no-credits"}.get(booking.reason or "", "credit-refused")

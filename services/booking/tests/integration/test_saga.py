@@ -180,3 +180,24 @@ async def test_suspended_clients_and_closed_registration_are_refused(studio, fak
     closed = await studio.add_class(registration_closes_at=lesson["starts_at"] - timedelta(days=3))
     assert (await studio.book(closed["class_id"], studio.client()[1])).json()["code"] == "registration-closed"
     assert (await studio.book(uuid.uuid4(), client)).status_code == 404
+
+
+async def test_a_suspended_client_is_passed_over_but_keeps_their_place(studio, fake_billing):
+    lesson = await studio.add_class(capacity=1)
+    _, holder = studio.client()
+    (sam_id, sam), (bob_id, bob) = studio.client(), studio.client()
+    booked = await studio.book(lesson["class_id"], holder)
+    for headers in (sam, bob):
+        await studio.http.post(f"/v1/classes/{lesson['class_id']}/waitlist", headers=headers)
+    until = (lesson["starts_at"] + timedelta(days=1)).isoformat()
+    await studio.http.put(f"/v1/clients/{sam_id}/suspension", headers=studio.owner,
+                          json={"until": until, "reason": "no-shows"})
+    await studio.http.post(f"/v1/bookings/{booked.json()['id']}/cancel", headers=holder, json={})
+
+    async def bob_confirmed():
+        roster = (await studio.http.get(f"/v1/classes/{lesson['class_id']}/roster", headers=studio.owner)).json()
+        return [(b["client_id"], b["status"]) for b in roster["bookings"]] == [(str(bob_id), "confirmed")] and roster
+
+    roster = await eventually(bob_confirmed, timeout=15)
+    assert [p["client_id"] for p in roster["waitlist"]] == [str(sam_id)]
+    assert not [c for c in fake_billing.sent(billing.ReserveCredit) if c["client_id"] == str(sam_id)]

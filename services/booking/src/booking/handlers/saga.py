@@ -107,12 +107,17 @@ async def promote_next(uow: BookingUnitOfWork, cls: BookableClass, *, after_seq:
         entry = await uow.waitlist.next_waiting(cls.organization_id, cls.id, after_seq)
         if entry is None:
             return None
-        if await uow.bookings.active(cls.organization_id, cls.id, entry.client_id) is None:
-            break
-        # They booked a seat themselves meanwhile: their place is done with.
-        await uow.waitlist.set_status(entry, "booked")
-        await uow.classes.count_waitlisted(cls.organization_id, cls.id, -1)
         after_seq = entry.seq
+        if await uow.bookings.active(cls.organization_id, cls.id, entry.client_id) is not None:
+            # They booked a seat themselves meanwhile: their place is done with.
+            await uow.waitlist.set_status(entry, "booked")
+            await uow.classes.count_waitlisted(cls.organization_id, cls.id, -1)
+            continue
+        # A suspended client, or one booked elsewhere at that time, is passed over but keeps their place.
+        if await uow.suspensions.until(cls.organization_id, entry.client_id, moment) is None and \
+                await uow.bookings.overlapping(cls.organization_id, entry.client_id, cls.starts_at,
+                                               cls.ends_at) is None:
+            break
     seats = await uow.classes.take_seat(cls.organization_id, cls.id)
     if seats is None:
         return None
