@@ -20,6 +20,10 @@ run: install
 test: install
 	$(PY) -m devstack test
 
+# The booking benchmark, platform vs one-database baseline; e.g. make bench BENCH_ARGS="--scale 0.1".
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check .
 
