@@ -69,7 +69,7 @@ def phase(name: str) -> Iterator[None]:
 
 
 class BaselineServer:
-    """The baseline app under uvicorn, like the services: one process, default loop, no access log."""
+    """The baseline app under uvicorn, like the services: one process (uvloop, httptools), no access log."""
 
     def __init__(self, database_url: str, logs: Path) -> None:
         self.database_url, self.port, self.logs = database_url, free_port(), logs

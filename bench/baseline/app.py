@@ -1,7 +1,7 @@
 """The monolith a competitor would run: one FastAPI app, one PostgreSQL database, a booking in ONE transaction.
 
 Meant to be fair, not a strawman: the same web stack as the services (FastAPI on
-uvicorn, default asyncio loop, SQLAlchemy async on asyncpg with the services' pool
+uvicorn with uvloop and httptools, SQLAlchemy async on asyncpg with the services' pool
 settings), indexes for every lookup, invariants enforced by the database (a CHECK on
 the seat count, a conditional update on the credit lot, a unique index on the active
 booking). What it leaves out is what a single database makes unnecessary: the saga,
@@ -152,7 +152,7 @@ Caller = Annotated[tuple[UUID, UUID], Depends(caller)]
 
 
 def create_app() -> FastAPI:
-    # The services' pool: 10 connections plus 20 overflow, pre-ping (studio_platform.db.make_engine).
+    # The services' pool (studio_platform.db.make_engine).
     engine = make_engine(os.environ["DATABASE_URL"])
     app = FastAPI(title="Booking baseline")
 

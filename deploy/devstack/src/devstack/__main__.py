@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,7 +16,15 @@ from devstack.infra import Infra
 from devstack.stack import ROOT, Stack
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(state_dir: Path) -> int:
+    # SIGTERM (a supervisor, `kill`) stops as cleanly as Ctrl-C, and so does SIGINT when started
+    # in the background (where the shell has it ignored).
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     with Infra(state_dir) as infra:
         for name in infra.started:
             print(f"started embedded {name} (state in {state_dir})")

@@ -1,7 +1,9 @@
 """Rate limits per caller: a signed-in user by their id, anyone else by address.
 
-In-memory moving windows (the `limits` library): each gateway replica counts
-on its own, which bounds abuse without a shared store.
+In-memory sliding-window counters (the `limits` library): each gateway replica
+counts on its own, which bounds abuse without a shared store. Counters rather
+than the exact moving window: constant work per request, where the moving window
+keeps every hit and sweeps them all (through a thread) as they expire.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import time
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from studio_platform.errors import RateLimited
 
@@ -30,7 +32,7 @@ def category(method: str, path: str) -> str:
 
 class RateLimits:
     def __init__(self, *, auth: str, default: str, booking: str) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
         self._limits: dict[str, RateLimitItem] = {"auth": parse(auth), "api": parse(default),
                                                   "booking": parse(booking)}
 

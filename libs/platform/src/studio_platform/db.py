@@ -18,13 +18,10 @@ def plain_url(url: str) -> str:
     return "postgresql://" + asyncpg_url(url)[len("postgresql+asyncpg://"):]
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
-    return create_async_engine(
-        asyncpg_url(url),
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_pre_ping=True,
-    )
+def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> AsyncEngine:
+    # No pre-ping: it costs a round trip on every checkout. A connection the server dropped fails
+    # its one request (answered 503, see problems.py) and the pool then replaces every older one.
+    return create_async_engine(asyncpg_url(url), pool_size=pool_size, max_overflow=max_overflow)
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

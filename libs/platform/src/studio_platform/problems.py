@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import exc as db_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from studio_platform.errors import DomainError
@@ -112,6 +113,15 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONR
                             headers=getattr(exc, "headers", None))
 
 
+async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database went away under a request, or every connection is busy: nothing was done, try again."""
+    if isinstance(exc, db_errors.DBAPIError) and not exc.connection_invalidated:
+        return await _on_unexpected(request, exc)
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return problem_response(503, detail="The service is briefly unavailable; nothing was changed. Try again.",
+                            code="database-unavailable", instance=request.url.path, headers={"Retry-After": "1"})
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, detail="Something went wrong on our side; it has been logged.",
@@ -122,6 +132,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(db_errors.DBAPIError, _on_database_unavailable)
+    app.add_exception_handler(db_errors.TimeoutError, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -27,8 +27,9 @@ class ServiceSettings(BaseSettings):
     auth_audience: str = "studio-api"
     log_level: str = "INFO"
     log_json: bool = True
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
+    # Connections kept open, and extra ones opened (and closed again) only in a burst.
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
     outbox_poll_seconds: float = 1.0
     # Prefix for durable consumer names, so two deployments (or test runs) can share one NATS.
     durable_prefix: str = ""

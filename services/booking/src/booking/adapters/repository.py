@@ -54,6 +54,10 @@ class ClassRepository:
         row = (await self._db.execute(query.with_for_update() if lock else query)).first()
         return None if row is None else BookableClass(**{k: getattr(row, k) for k in _CLASS_FIELDS})
 
+    async def get_with_seats(self, organization_id: UUID, class_id: UUID) -> tuple[BookableClass, Seats] | None:
+        row = (await self._db.execute(sa.select(class_copies).where(self._where(organization_id, class_id)))).first()
+        return None if row is None else (BookableClass(**{k: getattr(row, k) for k in _CLASS_FIELDS}), _seats(row))
+
     async def seats(self, organization_id: UUID, class_id: UUID) -> Seats | None:
         row = (await self._db.execute(sa.select(class_copies).where(self._where(organization_id, class_id)))).first()
         return None if row is None else _seats(row)

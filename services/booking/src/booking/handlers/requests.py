@@ -30,7 +30,10 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
     org, client_id = principal.org, principal.user_id
     moment = now()
     async with uow:
-        cls = await class_or_404(uow, org, class_id)
+        found = await uow.classes.get_with_seats(org, class_id)
+        if found is None:
+            raise NotFound("No such class.", code="class-not-found")
+        cls, seen = found
         if idempotency_key:
             await uow.lock_client(org, client_id)
             earlier = await uow.bookings.by_idempotency_key(org, client_id, idempotency_key)
@@ -39,6 +42,11 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
                     raise Conflict("That Idempotency-Key was used for another class.", code="idempotency-key-reused")
                 return earlier
         ensure_bookable(cls, moment)
+        if seen.left == 0:
+            # A full class answers at once, before any lock (a flash sale is mostly these); the
+            # conditional update below stays the authority when a seat seems free.
+            await _ensure_not_booked_already(uow, cls, client_id)
+            raise await _class_full(uow, cls, seen)
         until = await uow.suspensions.until(org, client_id, moment)
         if until is not None:
             raise Forbidden(f"Booking is suspended until {until.isoformat()}.", code="client-suspended",
@@ -48,11 +56,7 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
         await _ensure_free_to_book(uow, cls, client_id)
         seats = await uow.classes.take_seat(org, class_id)
         if seats is None:
-            full = await uow.classes.seats(org, class_id)
-            policy = await uow.policies.for_studio(org, cls.studio_id)
-            raise Conflict("This class just filled up; join the waitlist instead.", code="class-full",
-                           waitlist_open=bool(full and full.waitlisted < policy.waitlist_limit),
-                           waitlisted=full.waitlisted if full else 0)
+            raise await _class_full(uow, cls)
         booking = Booking.request(of=cls, client_id=client_id, now=moment, timeout=uow.saga_timeout,
                                   idempotency_key=idempotency_key)
         await uow.bookings.add(booking)
@@ -68,11 +72,23 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
     return booking
 
 
-async def _ensure_free_to_book(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID) -> None:
+async def _class_full(uow: BookingUnitOfWork, cls: BookableClass, seats: Seats | None = None) -> Conflict:
+    seats = seats or await uow.classes.seats(cls.organization_id, cls.id)
+    policy = await uow.policies.for_studio(cls.organization_id, cls.studio_id)
+    return Conflict("This class just filled up; join the waitlist instead.", code="class-full",
+                    waitlist_open=bool(seats and seats.waitlisted < policy.waitlist_limit),
+                    waitlisted=seats.waitlisted if seats else 0)
+
+
+async def _ensure_not_booked_already(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID) -> None:
     existing = await uow.bookings.active(cls.organization_id, cls.id, client_id)
     if existing is not None:
         raise Conflict("You have already booked this class.", code="already-booked", booking_id=str(existing.id),
                        reference=existing.reference)
+
+
+async def _ensure_free_to_book(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID) -> None:
+    await _ensure_not_booked_already(uow, cls, client_id)
     clash = await uow.bookings.overlapping(cls.organization_id, client_id, cls.starts_at, cls.ends_at)
     if clash is not None:
         raise Conflict("You have another booking at that time.", code="overlapping-booking",
