@@ -1,4 +1,6 @@
-"""`make run` on a machine with nothing configured: embedded NATS and PostgreSQL, demo data, clean stop."""
+"""`make run` on a machine with nothing configured: embedded NATS and PostgreSQL, demo data, clean stop.
+
+Stopped with SIGTERM, as a supervisor would; Ctrl-C (SIGINT) takes the same path."""
 
 import os
 import re
@@ -40,7 +42,7 @@ def test_run_brings_everything_up_and_stops_cleanly(tmp_path):
         assert zones == {"Europe/London", "America/New_York"}
         assert len(week.json()["items"]) >= 30
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 
 from gateway.identity.domain.memberships import Role
+from studio_platform.schemas import StrictBody
 
 Email = Annotated[str, Field(max_length=320, examples=["ann@yogaloft.example"])]
 # Bounded here so a huge body is refused before any hashing; the policy itself lives in the domain.
@@ -18,18 +19,6 @@ Secret = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 StudioIds = Annotated[list[UUID], Field(max_length=100)]
-
-
-class StrictBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
 
 
 class SignUpRequest(StrictBody):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from billing.domain.credits import Counters, LedgerEntry
 from billing.domain.packages import ClientPackage
@@ -18,6 +18,7 @@ from billing.unit_of_work import BillingUnitOfWork
 from studio_platform.auth import CurrentPrincipal
 from studio_platform.errors import Invalid
 from studio_platform.problems import error_responses
+from studio_platform.schemas import StrictBody
 
 router = APIRouter(prefix="/v1")
 
@@ -29,21 +30,17 @@ def uow(request: Request) -> BillingUnitOfWork:
 UoW = Annotated[BillingUnitOfWork, Depends(uow)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # --- products ----------------------------------------------------------------------------------
 
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 
 
-class Price(Strict):
+class Price(StrictBody):
     amount_minor: int = Field(ge=0, le=100_000_000, description="In the currency's minor unit: 29700 is £297.00.")
     currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["GBP"])
 
 
-class ClassPackIn(Strict):
+class ClassPackIn(StrictBody):
     kind: Literal["class_pack"]
     name: Name = Field(examples=["10-class pack"])
     price: Price
@@ -53,7 +50,7 @@ class ClassPackIn(Strict):
         default="purchase", description="The validity runs from the purchase, or from the first booking.")
 
 
-class MembershipIn(Strict):
+class MembershipIn(StrictBody):
     kind: Literal["membership"]
     name: Name = Field(examples=["Kickstarter"])
     price: Price
@@ -67,7 +64,7 @@ class MembershipIn(Strict):
 ProductIn = Annotated[ClassPackIn | MembershipIn, Field(discriminator="kind")]
 
 
-class ProductChanges(Strict):
+class ProductChanges(StrictBody):
     name: Name | None = None
     price: Price | None = None
     active: bool | None = Field(default=None, description="False takes it off sale; packages sold stay as sold.")
@@ -132,7 +129,7 @@ async def update_product(product_id: UUID, body: ProductChanges, principal: Curr
 
 # --- packages ----------------------------------------------------------------------------------
 
-class PackageIn(Strict):
+class PackageIn(StrictBody):
     product_id: UUID
     starts_at: datetime | None = Field(default=None, description="With a UTC offset; defaults to now.")
     note: str | None = Field(default=None, max_length=500, examples=["Paid cash at the desk"])
@@ -207,8 +204,8 @@ class PackageCreditsOut(CountersOut):
 
     @classmethod
     def of_package(cls, pc: credits.PackageCredits) -> PackageCreditsOut:
-        p = pc.package
-        return cls(**CountersOut.of(pc.counters, pc.upcoming).model_dump(), package_id=p.id, name=p.name,
+        p, balance = pc.package, pc.balance
+        return cls(**CountersOut.of(balance.counters, balance.upcoming).model_dump(), package_id=p.id, name=p.name,
                    kind=p.kind, starts_at=p.starts_at, expires_at=p.expires_at, status=p.status,
                    unlimited=p.unlimited)
 
@@ -282,7 +279,7 @@ async def client_ledger(client_id: UUID, principal: CurrentPrincipal, uow: UoW, 
                       next_cursor=_encode_cursor(entries[-1]) if len(entries) == limit else None)
 
 
-class AdjustmentIn(Strict):
+class AdjustmentIn(StrictBody):
     package_id: UUID
     credits: int = Field(ge=-1000, le=1000, description="Credits to add (positive) or remove (negative); not 0.")
     reason: str = Field(min_length=1, max_length=500, examples=["Goodwill: class cancelled at short notice"])

@@ -19,6 +19,7 @@ from studio_platform.auth import CurrentPrincipal
 from studio_platform.errors import DomainError, Unavailable
 from studio_platform.pagination import decode_cursor, encode_cursor
 from studio_platform.problems import error_responses
+from studio_platform.schemas import StrictBody
 
 router = APIRouter(prefix="/v1")
 
@@ -28,10 +29,6 @@ def uow(request: Request) -> BookingUnitOfWork:
 
 
 UoW = Annotated[BookingUnitOfWork, Depends(uow)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class CreditRefused(DomainError):
@@ -111,7 +108,7 @@ async def get_booking(booking_id: UUID, principal: CurrentPrincipal, uow: UoW) -
     return BookingOut.of(await requests.get_booking(uow, principal=principal, booking_id=booking_id))
 
 
-class CancelIn(Strict):
+class CancelIn(StrictBody):
     reason: str | None = Field(default=None, max_length=500)
     waive_late_cancel: bool = Field(default=False, description="Staff only: refund even after the cutoff.")
 
@@ -247,7 +244,7 @@ async def my_waitlist(principal: CurrentPrincipal, uow: UoW) -> list[WaitlistPla
 
 # --- staff settings ----------------------------------------------------------------------------
 
-class PolicyIn(Strict):
+class PolicyIn(StrictBody):
     late_cancel_policy: Literal["forfeit", "fee"] = Field(
         description="After the cutoff: forfeit the credit, or keep it and charge a fee later.")
     late_cancel_fee_minor: int = Field(0, ge=0, le=1_000_000, description="The fee in minor units (pence, cents).")
@@ -276,7 +273,7 @@ async def put_policy(studio_id: UUID, body: PolicyIn, principal: CurrentPrincipa
     return PolicyOut.model_validate(saved, from_attributes=True)
 
 
-class SuspensionIn(Strict):
+class SuspensionIn(StrictBody):
     until: datetime
     reason: str = Field(min_length=1, max_length=500)
 

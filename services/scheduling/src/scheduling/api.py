@@ -8,7 +8,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from scheduling import handlers
 from scheduling.config import SchedulingSettings
@@ -19,6 +19,7 @@ from studio_platform.auth import CurrentPrincipal
 from studio_platform.errors import Invalid
 from studio_platform.pagination import decode_cursor, encode_cursor
 from studio_platform.problems import error_responses
+from studio_platform.schemas import StrictBody
 
 router = APIRouter(prefix="/v1")
 
@@ -37,13 +38,9 @@ UoW = Annotated[SchedulingUnitOfWork, Depends(uow)]
 Settings = Annotated[SchedulingSettings, Depends(settings)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # --- class types -------------------------------------------------------------------------------
 
-class ClassTypeIn(Strict):
+class ClassTypeIn(StrictBody):
     name: str = Field(min_length=1, max_length=80, examples=["Reformer Flow"])
     colour: Colour
     description: str | None = Field(default=None, max_length=2000)
@@ -51,7 +48,7 @@ class ClassTypeIn(Strict):
     default_duration_minutes: int = Field(ge=5, le=720)
 
 
-class ClassTypeChanges(Strict):
+class ClassTypeChanges(StrictBody):
     name: str | None = Field(default=None, min_length=1, max_length=80)
     colour: Colour | None = None
     description: str | None = Field(default=None, max_length=2000)
@@ -108,7 +105,7 @@ async def update_class_type(class_type_id: UUID, body: ClassTypeChanges, princip
 
 # --- classes -----------------------------------------------------------------------------------
 
-class ClassIn(Strict):
+class ClassIn(StrictBody):
     class_type_id: UUID
     studio_id: UUID
     instructor_id: UUID
@@ -124,7 +121,7 @@ class ClassIn(Strict):
     instructor_notes: str | None = Field(default=None, max_length=4000)
 
 
-class ClassChanges(Strict):
+class ClassChanges(StrictBody):
     expected_version: int | None = Field(default=None, description="Refuse the change if the class moved on.")
     studio_id: UUID | None = None
     instructor_id: UUID | None = None
@@ -139,7 +136,7 @@ class ClassChanges(Strict):
     instructor_notes: str | None = Field(default=None, max_length=4000)
 
 
-class CancelIn(Strict):
+class CancelIn(StrictBody):
     reason: str | None = Field(default=None, max_length=500)
 
 

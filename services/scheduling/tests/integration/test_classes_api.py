@@ -124,6 +124,10 @@ async def test_staff_rules_and_bad_input(scheduling, tenant, minter):
                                          "default_duration_minutes": 30})
     assert wrong_type.status_code == 422
     assert wrong_type.json()["invalid_params"][0]["name"] == "default_capacity"
+    nul = await client.post("/v1/class-types", headers=tenant["owner"],
+                            json={"name": "Yoga\u0000", "colour": "#000000", "default_capacity": 10,
+                                  "default_duration_minutes": 30})
+    assert nul.status_code == 422 and nul.json()["invalid_params"][0]["name"] == "name"  # not a 500 from PostgreSQL
     unknown = await client.get(f"/v1/classes/{uuid.uuid4()}", headers=tenant["client"])
     assert unknown.status_code == 404
 

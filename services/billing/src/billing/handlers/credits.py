@@ -20,9 +20,7 @@ from studio_platform.errors import Invalid, NotFound
 @dataclass(frozen=True)
 class PackageCredits:
     package: ClientPackage
-    counters: Counters
-    # Part of `counters.available` that sits in membership weeks not started yet.
-    upcoming: int
+    balance: PackageBalance
 
 
 @dataclass(frozen=True)
@@ -34,15 +32,15 @@ class ClientCredits:
 
     @property
     def totals(self) -> Counters:
-        return reduce(add, (p.counters for p in self.packages), Counters())
+        return reduce(add, (p.balance.counters for p in self.packages), Counters())
 
     @property
     def upcoming(self) -> int:
-        return sum(p.upcoming for p in self.packages)
+        return sum(p.balance.upcoming for p in self.packages)
 
 
 def _credits(package: ClientPackage, balance: PackageBalance | None) -> PackageCredits:
-    return PackageCredits(package, balance.counters if balance else Counters(), balance.upcoming if balance else 0)
+    return PackageCredits(package, balance or PackageBalance(package.id, Counters(), upcoming=0))
 
 
 async def client_credits(uow: BillingUnitOfWork, *, principal: Principal, client_id: UUID,

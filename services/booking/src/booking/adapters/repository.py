@@ -27,6 +27,10 @@ _ENTRY_FIELDS = [f.name for f in fields(WaitlistEntry)]
 _POLICY_FIELDS = [f.name for f in fields(BookingPolicy)]
 
 
+def _class(row: Any) -> BookableClass:
+    return BookableClass(**{k: getattr(row, k) for k in _CLASS_FIELDS})
+
+
 def _seats(row: Any) -> Seats:
     return Seats(capacity=row.capacity, confirmed=row.confirmed, pending=row.pending, waitlisted=row.waitlisted,
                  version=row.seats_version)
@@ -49,17 +53,20 @@ class ClassRepository:
             where=class_copies.c.version < stmt.excluded.version,
         ))
 
-    async def get(self, organization_id: UUID, class_id: UUID, *, lock: bool = False) -> BookableClass | None:
+    async def _row(self, organization_id: UUID, class_id: UUID, *, lock: bool = False) -> Any:
         query = sa.select(class_copies).where(self._where(organization_id, class_id))
-        row = (await self._db.execute(query.with_for_update() if lock else query)).first()
-        return None if row is None else BookableClass(**{k: getattr(row, k) for k in _CLASS_FIELDS})
+        return (await self._db.execute(query.with_for_update() if lock else query)).first()
+
+    async def get(self, organization_id: UUID, class_id: UUID, *, lock: bool = False) -> BookableClass | None:
+        row = await self._row(organization_id, class_id, lock=lock)
+        return None if row is None else _class(row)
 
     async def get_with_seats(self, organization_id: UUID, class_id: UUID) -> tuple[BookableClass, Seats] | None:
-        row = (await self._db.execute(sa.select(class_copies).where(self._where(organization_id, class_id)))).first()
-        return None if row is None else (BookableClass(**{k: getattr(row, k) for k in _CLASS_FIELDS}), _seats(row))
+        row = await self._row(organization_id, class_id)
+        return None if row is None else (_class(row), _seats(row))
 
     async def seats(self, organization_id: UUID, class_id: UUID) -> Seats | None:
-        row = (await self._db.execute(sa.select(class_copies).where(self._where(organization_id, class_id)))).first()
+        row = await self._row(organization_id, class_id)
         return None if row is None else _seats(row)
 
     async def _change(self, organization_id: UUID, class_id: UUID, condition: sa.ColumnElement[bool] | None,

@@ -43,8 +43,8 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
                 return earlier
         ensure_bookable(cls, moment)
         if seen.left == 0:
-            # A full class answers at once, before any lock (a flash sale is mostly these); the
-            # conditional update below stays the authority when a seat seems free.
+            # A full class answers at once, before the checks and locks of a real attempt (a flash sale
+            # is mostly these); the conditional update below stays the authority when a seat seems free.
             await _ensure_not_booked_already(uow, cls, client_id)
             raise await _class_full(uow, cls, seen)
         until = await uow.suspensions.until(org, client_id, moment)
