@@ -9,6 +9,7 @@ consumer, a failed message is redelivered with backoff up to
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -28,7 +29,7 @@ from prometheus_client import Counter
 from studio_contracts import STREAMS, Event, EventMeta
 from studio_platform.envelope import OutgoingEvent, UndecodableEvent, decode, encode_data
 from studio_platform.errors import DomainError
-from studio_platform.inbox import STREAM_MAX_AGE_SECONDS
+from studio_platform.inbox import STREAM_MAX_AGE_SECONDS, Received
 from studio_platform.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,72 @@ def _backoff(delivered: int) -> float:
     return min(30.0, 0.5 * 2 ** (delivered - 1))
 
 
+def _stream_sequence(msg: NatsMessage) -> int:
+    metadata = msg.raw_message.metadata
+    return metadata.sequence.stream if metadata else 0
+
+
+@dataclass
+class _Delivery:
+    """A decoded message this service handles."""
+
+    msg: NatsMessage
+    meta: EventMeta
+    event: Event
+    handler: Handler
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self.msg.raw_message.headers or {}
+
+
+class _Gatherer:
+    """Collects the messages of one fetch (FastStream hands them over one by one, at once) into one batch.
+
+    Batches are handled one after another, never side by side, so two of them
+    never wait on each other's row locks.
+    """
+
+    def __init__(self, handle: Callable[[list[NatsMessage]], Awaitable[None]]) -> None:
+        self._handle = handle
+        self._waiting: list[tuple[NatsMessage, asyncio.Future[None]]] = []
+        self._flushing: set[asyncio.Task[None]] = set()
+        self._one_at_a_time = asyncio.Lock()
+
+    async def submit(self, msg: NatsMessage) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((msg, done))
+        if len(self._waiting) == 1:
+            task = asyncio.create_task(self._flush())
+            self._flushing.add(task)
+            task.add_done_callback(self._flushing.discard)
+        await done
+
+    async def _flush(self) -> None:
+        seen = 0
+        while seen != len(self._waiting):  # until the rest of the fetch has arrived
+            seen = len(self._waiting)
+            await asyncio.sleep(0)
+        batch, self._waiting = self._waiting, []
+        try:
+            async with self._one_at_a_time:
+                await self._handle([msg for msg, _ in batch])
+        except Exception:
+            log.exception("handling a batch failed; its messages come back after ack_wait")
+        finally:
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+
 class Consumers:
-    """Registers a service's subscriptions on a FastStream broker."""
+    """Registers a service's subscriptions on a FastStream broker.
+
+    A consumer handles what one pull brings (up to `batch_size` messages) in one
+    transaction: one inbox statement, the handlers in stream order, one outbox
+    write and one commit. If that fails, each message is handled on its own, so
+    a bad one is retried or parked without holding back the rest.
+    """
 
     def __init__(
         self,
@@ -116,7 +181,7 @@ class Consumers:
         max_deliver: int = 5,
         ack_wait_seconds: float = 30.0,
         start: str = "all",
-        concurrency: int = 1,
+        batch_size: int = 32,
     ) -> None:
         self._broker = broker
         self._service = service
@@ -125,7 +190,7 @@ class Consumers:
         self._max_deliver = max_deliver
         self._ack_wait = ack_wait_seconds
         self._deliver = api.DeliverPolicy.NEW if start == "new" else api.DeliverPolicy.ALL
-        self._concurrency = concurrency
+        self._batch_size = batch_size
 
     def durable_name(self, stream: str) -> str:
         return f"{self._service}-{stream.lower()}"
@@ -152,65 +217,101 @@ class Consumers:
     def register(self, subscription: Subscription) -> None:
         durable = self.durable_name(subscription.stream)
         by_type = {cls.type: handler for cls, handler in subscription.handlers.items()}
-        config = self._config(subscription)
+        gatherer = _Gatherer(lambda msgs: self._handle_batch(durable, by_type, msgs))
 
         @self._broker.subscriber(
             durable=durable,
             stream=JStream(subscription.stream, declare=False),
-            # One message per pull: a larger batch makes an idle consumer wait out the pull's
-            # timeout for more before handling the first (nats-py fills the batch), adding latency.
-            pull_sub=PullSub(batch_size=1, timeout=5.0),
-            config=config,
-            max_workers=self._concurrency,
+            # A pull returns what is waiting, up to the batch size, without waiting for more.
+            pull_sub=PullSub(batch_size=self._batch_size, timeout=5.0),
+            config=self._config(subscription),
             ack_policy=AckPolicy.MANUAL,
             title=durable,
         )
         async def consume(body: Any, msg: NatsMessage) -> None:  # body unused: we decode the raw message
-            await self._handle(durable, by_type, msg)
+            await gatherer.submit(msg)
 
-    async def _handle(self, durable: str, by_type: Mapping[str, Handler], msg: NatsMessage) -> None:
+    async def _handle_batch(self, durable: str, by_type: Mapping[str, Handler], msgs: list[NatsMessage]) -> None:
+        msgs = sorted(msgs, key=_stream_sequence)  # they reach us concurrently; handle them in stream order
+        deliveries = [d for d in [await self._decode(durable, by_type, msg) for msg in msgs] if d is not None]
+        if len(deliveries) > 1:
+            try:
+                await self._handle_together(durable, deliveries)
+            except Exception as exc:
+                log.info("a batch of %d on %s failed (%r); handling them one by one", len(deliveries), durable, exc)
+            else:
+                for d in deliveries:
+                    HANDLED.labels(durable, d.meta.type).inc()
+                    await d.msg.ack()
+                return
+        for d in deliveries:
+            await self._handle_one(durable, d)
+
+    async def _decode(self, durable: str, by_type: Mapping[str, Handler], msg: NatsMessage) -> _Delivery | None:
+        """The message to handle, or None when it is settled here (not ours, or undecodable)."""
         raw = msg.raw_message
         headers = raw.headers or {}
-        ce_type = headers.get("ce-type", "?")
-        handler = by_type.get(ce_type)
+        handler = by_type.get(headers.get("ce-type", "?"))
         if handler is None:
             await msg.ack()  # another version or type on the same subject: not ours
-            return
+            return None
         try:
             meta, event = decode(headers, raw.data)
         except UndecodableEvent as exc:
             await self._dead_letter(durable, raw, str(exc))
             await msg.reject()
-            return
+            return None
         if event is None:
             await msg.ack()
-            return
-        token = otel_context.attach(propagate.extract(headers))
+            return None
+        return _Delivery(msg, meta, event, handler)
+
+    @staticmethod
+    def _received(deliveries: list[_Delivery]) -> list[Received]:
+        return [Received(d.meta.id, d.event.organization_id, d.meta.type) for d in deliveries if d.event.inbox]
+
+    async def _handle_together(self, durable: str, deliveries: list[_Delivery]) -> None:
+        links = [trace.Link(span.get_span_context()) for span in
+                 (trace.get_current_span(propagate.extract(d.headers)) for d in deliveries)
+                 if span.get_span_context().is_valid]
+        with tracer.start_as_current_span(f"{durable} batch", kind=trace.SpanKind.CONSUMER, links=links,
+                                          attributes={"messaging.batch.message_count": len(deliveries)}):
+            async with self._uow_factory() as uow:
+                fresh = await uow.claim_inbox(durable, self._received(deliveries))
+                for d in deliveries:
+                    if d.event.inbox:
+                        if d.meta.id not in fresh:
+                            continue
+                        fresh.discard(d.meta.id)  # a second copy in the same batch is a repeat
+                    await d.handler(d.event, d.meta, uow)
+                await uow.commit()
+
+    async def _handle_one(self, durable: str, d: _Delivery) -> None:
+        raw, ce_type = d.msg.raw_message, d.meta.type
+        token = otel_context.attach(propagate.extract(d.headers))
         try:
             with tracer.start_as_current_span(f"{durable} {ce_type}", kind=trace.SpanKind.CONSUMER):
                 async with self._uow_factory() as uow:
-                    if not event.inbox or await uow.claim_inbox(
-                            consumer=durable, event_id=meta.id, organization_id=event.organization_id,
-                            event_type=meta.type):
-                        await handler(event, meta, uow)
+                    if not d.event.inbox or await uow.claim_inbox(durable, self._received([d])):
+                        await d.handler(d.event, d.meta, uow)
                     await uow.commit()
             HANDLED.labels(durable, ce_type).inc()
-            await msg.ack()
+            await d.msg.ack()
         except DomainError as exc:
             # A rule said no: retrying cannot change the answer.
             FAILED.labels(durable, ce_type).inc()
             await self._dead_letter(durable, raw, f"{type(exc).__name__}: {exc.detail}")
-            await msg.reject()
+            await d.msg.reject()
         except Exception as exc:
             FAILED.labels(durable, ce_type).inc()
             delivered = raw.metadata.num_delivered if raw.metadata else 1
             if delivered >= self._max_deliver:
-                log.exception("giving up on %s %s after %d deliveries", ce_type, headers.get("ce-id"), delivered)
+                log.exception("giving up on %s %s after %d deliveries", ce_type, d.meta.id, delivered)
                 await self._dead_letter(durable, raw, repr(exc))
-                await msg.reject()
+                await d.msg.reject()
             else:
-                log.warning("retrying %s %s (delivery %d): %r", ce_type, headers.get("ce-id"), delivered, exc)
-                await msg.nack(delay=_backoff(delivered))
+                log.warning("retrying %s %s (delivery %d): %r", ce_type, d.meta.id, delivered, exc)
+                await d.msg.nack(delay=_backoff(delivered))
         finally:
             otel_context.detach(token)
 

@@ -6,9 +6,13 @@ being handled again.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Streams keep events this long; an inbox must remember an id at least as long.
@@ -30,12 +34,30 @@ def inbox_table(metadata: sa.MetaData) -> sa.Table:
 INBOX = inbox_table(sa.MetaData())
 
 
-async def claim(session: AsyncSession, *, consumer: str, event_id, organization_id, event_type: str) -> bool:
-    """True when this consumer has not handled the event before (in this transaction's view)."""
-    result = await session.execute(
-        insert(INBOX)
-        .values(consumer=consumer, event_id=event_id, organization_id=organization_id, event_type=event_type)
-        .on_conflict_do_nothing()
-        .returning(INBOX.c.event_id)
-    )
-    return result.first() is not None
+# Built once: the ids of a whole batch go as arrays, so one statement (compiled once) claims them all.
+_CLAIM = sa.text("""
+INSERT INTO inbox (consumer, event_id, organization_id, event_type)
+SELECT :consumer, e.id, e.organization_id, e.type
+FROM unnest(:ids, :organizations, :types) AS e(id, organization_id, type)
+ON CONFLICT DO NOTHING
+RETURNING event_id
+""").bindparams(sa.bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))),
+                sa.bindparam("organizations", type_=ARRAY(PG_UUID(as_uuid=True))),
+                sa.bindparam("types", type_=ARRAY(sa.Text)))
+
+
+@dataclass(frozen=True)
+class Received:
+    """What the inbox records of an event: its id, organization and type."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    type: str
+
+
+async def claim(session: AsyncSession, *, consumer: str, events: Sequence[Received]) -> set[uuid.UUID]:
+    """The ids among `events` this consumer has not handled before (in this transaction's view)."""
+    result = await session.execute(_CLAIM, {"consumer": consumer, "ids": [e.id for e in events],
+                                            "organizations": [e.organization_id for e in events],
+                                            "types": [e.type for e in events]})
+    return set(result.scalars())

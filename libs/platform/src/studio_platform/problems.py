@@ -113,9 +113,20 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONR
                             headers=getattr(exc, "headers", None))
 
 
+# SQLSTATEs after which nothing was changed and the same request may well succeed: a server that refuses
+# or drops connections (class 08, too many clients, shutting down, crashed, starting), and a transaction
+# chosen as a deadlock's victim or failing serialization.
+_UNAVAILABLE_STATES = ("08", "53300", "57P01", "57P02", "57P03", "40P01", "40001")
+
+
+def _worth_retrying(exc: db_errors.DBAPIError) -> bool:
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    return state.startswith(_UNAVAILABLE_STATES) or isinstance(exc.orig, OSError)
+
+
 async def _on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """The database went away under a request, or every connection is busy: nothing was done, try again."""
-    if isinstance(exc, db_errors.DBAPIError) and not exc.connection_invalidated:
+    """The database went away under a request, refused it, or made it a deadlock's victim: nothing was done."""
+    if isinstance(exc, db_errors.DBAPIError) and not (exc.connection_invalidated or _worth_retrying(exc)):
         return await _on_unexpected(request, exc)
     log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
     return problem_response(503, detail="The service is briefly unavailable; nothing was changed. Try again.",

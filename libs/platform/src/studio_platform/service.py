@@ -88,7 +88,7 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
                               js=lambda: js,
                               max_deliver=settings.consumer_max_deliver,
                               ack_wait_seconds=settings.consumer_ack_wait_seconds,
-                              start=settings.consumer_start, concurrency=settings.consumer_concurrency)
+                              start=settings.consumer_start, batch_size=settings.consumer_batch_size)
         for subscription in defn.subscriptions:
             await consumers.provision(js, subscription)
             consumers.register(subscription)

@@ -37,8 +37,8 @@ class ServiceSettings(BaseSettings):
     # its copies from it), or only events from now on (e.g. a test run on a shared NATS).
     consumer_start: Literal["all", "new"] = "all"
     consumer_max_deliver: int = 5
-    # Messages a service handles at once from one stream; handlers lock what they change, so order
-    # between unrelated events does not matter, and the database, not one message at a time, sets the pace.
-    consumer_concurrency: int = 8
+    # Most messages one pull brings from a stream, handled together in one transaction: a backlog costs
+    # one commit per batch instead of one per message; smaller batches hold their row locks for less time.
+    consumer_batch_size: int = 32
     # A message fetched by a process that died comes back after this; handlers take milliseconds.
     consumer_ack_wait_seconds: float = 10.0

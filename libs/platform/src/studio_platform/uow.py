@@ -7,17 +7,19 @@ as the state they describe; the relay is woken by NOTIFY when it commits.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
 import sqlalchemy as sa
 from opentelemetry import propagate
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from studio_contracts import Event
 from studio_platform import inbox
-from studio_platform.outbox import NOTIFY_CHANNEL, OUTBOX
+from studio_platform.outbox import NOTIFY_CHANNEL
 
 
 def schedule(event: Event, event_id: uuid.UUID, deliver_at: datetime) -> tuple[str, dict[str, str]]:
@@ -27,6 +29,22 @@ def schedule(event: Event, event_id: uuid.UUID, deliver_at: datetime) -> tuple[s
     at = (whole + timedelta(seconds=1) if whole < deliver_at else whole).strftime("%Y-%m-%dT%H:%M:%SZ")
     holder = f"{event.subject().split('.', 1)[0]}.schedules.{event_id}"
     return holder, {"Nats-Schedule": f"@at {at}", "Nats-Schedule-Target": event.subject()}
+
+
+# The rows go as one JSON array, so this is one statement whatever their number, compiled once (a
+# multi-row VALUES is compiled anew for every commit), and one round trip with the NOTIFY that wakes
+# the relay once they are committed. The ordinality keeps their order in `seq`.
+_WRITE_OUTBOX = sa.text(f"""
+WITH written AS (
+    INSERT INTO outbox (id, organization_id, nats_subject, type, source, subject, time, data, traceparent, headers)
+    SELECT r.id, r.organization_id, r.nats_subject, r.type, r.source, r.subject, r.time, r.data, r.traceparent,
+           r.headers
+    FROM jsonb_array_elements(:rows) WITH ORDINALITY AS e(event, n),
+         jsonb_populate_record(NULL::outbox, e.event) AS r
+    ORDER BY e.n
+    RETURNING seq)
+SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM written LIMIT 1
+""").bindparams(sa.bindparam("rows", type_=JSONB))
 
 
 class UnitOfWork:
@@ -66,30 +84,27 @@ class UnitOfWork:
             nats_subject, headers = schedule(event, event_id, deliver_at)
         self._events.append(
             {
-                "id": event_id,
-                "organization_id": event.organization_id,
+                "id": str(event_id),
+                "organization_id": str(event.organization_id),
                 "nats_subject": nats_subject,
                 "headers": headers,
                 "type": event.type,
                 "source": self.source,
                 "subject": subject,
-                "time": datetime.now(UTC),
+                "time": datetime.now(UTC).isoformat(),
                 "data": event.model_dump(mode="json"),
                 "traceparent": carrier.get("traceparent"),
             }
         )
         return event_id
 
-    async def claim_inbox(self, *, consumer: str, event_id: uuid.UUID, organization_id: uuid.UUID,
-                          event_type: str) -> bool:
-        return await inbox.claim(self.session, consumer=consumer, event_id=event_id,
-                                 organization_id=organization_id, event_type=event_type)
+    async def claim_inbox(self, consumer: str, events: Sequence[inbox.Received]) -> set[uuid.UUID]:
+        """Record `events` as handled by `consumer`; returns the ids it had not handled before."""
+        return await inbox.claim(self.session, consumer=consumer, events=events)
 
     async def commit(self) -> None:
         if self._events:
-            # One round trip: the rows, and the NOTIFY that wakes the relay once they are committed.
-            written = sa.insert(OUTBOX).values(self._events).returning(OUTBOX.c.seq).cte("written")
-            await self.session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")).select_from(written).limit(1))
+            await self.session.execute(_WRITE_OUTBOX, {"rows": self._events})
             self._events = []
         await self.session.commit()
 

@@ -11,7 +11,9 @@ from faststream.nats import NatsBroker
 from studio_contracts.scheduling import ClassTypeCreated, ClassTypeUpdated
 from studio_platform.bus import Consumers, Subscription
 from studio_platform.envelope import OutgoingEvent, encode_data
+from studio_platform.errors import Conflict
 from studio_platform.inbox import INBOX
+from studio_platform.outbox import OUTBOX
 from studio_platform.testing import eventually
 from studio_platform.uow import UnitOfWork
 
@@ -27,13 +29,18 @@ def sample(cls, org):
                default_capacity=8, default_duration_minutes=45)
 
 
-async def start_consumers(nats_url, sessions, handlers, *, max_deliver=5):
+async def start_consumers(nats_url, sessions, handlers, *, max_deliver=5, waiting=()):
+    """Consumers from now on; `waiting` events are published after the durable exists and before it pulls."""
     broker = NatsBroker(nats_url)
     nc = await nats.connect(nats_url)
     consumers = Consumers(broker, service=f"t{uuid.uuid4().hex[:8]}-platform",
                           uow_factory=lambda: UnitOfWork(sessions, source="/tests"), js=nc.jetstream,
-                          max_deliver=max_deliver, ack_wait_seconds=5)
-    consumers.register(Subscription(stream="SCHEDULING", handlers=handlers))
+                          max_deliver=max_deliver, ack_wait_seconds=5, start="new")
+    subscription = Subscription(stream="SCHEDULING", handlers=handlers)
+    await consumers.provision(nc.jetstream(), subscription)
+    for out in waiting:
+        await nc.jetstream().publish(out.nats_subject, out.data, headers=out.headers())
+    consumers.register(subscription)
     await broker.start()
     return broker, nc
 
@@ -90,3 +97,69 @@ async def test_a_failing_event_is_retried_then_dead_lettered(database, jetstream
     finally:
         await broker.stop()
         await nc.close()
+
+
+async def test_waiting_events_are_handled_together_in_stream_order(database, jetstream, nats_url):
+    _, engine, sessions = database
+    org = uuid.uuid4()
+    events = [outgoing(sample(ClassTypeCreated, org)) for _ in range(10)]
+    seen: list[tuple[uuid.UUID, int]] = []
+
+    async def handle(event, meta, uow):
+        seen.append((meta.id, id(uow)))
+        uow.publish(event)
+
+    broker = nc = None
+    try:
+        # All waiting before the consumer pulls, so one pull brings them all.
+        broker, nc = await start_consumers(nats_url, sessions, {ClassTypeCreated: handle}, waiting=events)
+        mine = {out.id for out in events}
+        await eventually(lambda: asyncio.sleep(0, result=mine <= {event_id for event_id, _ in seen}))
+        ours = [(event_id, uow) for event_id, uow in seen if event_id in mine]
+        assert [event_id for event_id, _ in ours] == [out.id for out in events]
+        assert len({uow for _, uow in ours}) < len(events) / 2  # in one or two units of work, not ten
+        async with engine.connect() as conn:
+            written = await conn.scalar(sa.select(sa.func.count()).select_from(OUTBOX)
+                                        .where(OUTBOX.c.organization_id == org))
+        assert written == 10
+    finally:
+        if broker:
+            await broker.stop()
+            await nc.close()
+
+
+async def test_a_bad_event_in_a_batch_is_parked_and_the_rest_are_handled_once(database, jetstream, nats_url):
+    _, engine, sessions = database
+    org = uuid.uuid4()
+    events = [outgoing(sample(ClassTypeCreated, org)) for _ in range(5)]
+    bad = events[2].id
+    dead = await jetstream.subscribe("deadletter.>", ordered_consumer=True,
+                                     deliver_policy=nats.js.api.DeliverPolicy.NEW)
+    attempts: list[uuid.UUID] = []
+
+    async def handle(event, meta, uow):
+        attempts.append(meta.id)
+        if meta.id == bad:
+            raise Conflict("That class type is no longer offered.", code="class-type-retired")
+        uow.publish(event)
+
+    broker = nc = None
+    try:
+        broker, nc = await start_consumers(nats_url, sessions, {ClassTypeCreated: handle}, waiting=events)
+        while True:
+            parked = await dead.next_msg(timeout=15)
+            if parked.headers.get("ce-id") == str(bad):
+                break
+        assert "That class type is no longer offered." in parked.headers["x-dead-letter-reason"]
+        await eventually(lambda: asyncio.sleep(0, result=all(out.id in attempts for out in events)))
+        async with engine.connect() as conn:
+            written = await conn.scalar(sa.select(sa.func.count()).select_from(OUTBOX)
+                                        .where(OUTBOX.c.organization_id == org))
+            handled = await conn.scalar(sa.select(sa.func.count()).select_from(INBOX)
+                                        .where(INBOX.c.organization_id == org))
+        assert written == 4  # the batch that failed left nothing behind; each good event was written once
+        assert handled == 4
+    finally:
+        if broker:
+            await broker.stop()
+            await nc.close()

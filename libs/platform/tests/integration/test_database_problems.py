@@ -1,10 +1,13 @@
-"""Without a pre-ping, a pooled connection the server has dropped fails one request: as a 503 to retry, not a 500."""
+"""A database that drops or refuses connections fails requests as a 503 to retry, never a 500."""
+
+import uuid
 
 import asyncpg
 import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from studio_platform.db import make_engine
 from studio_platform.problems import install_problem_handlers
 
 
@@ -31,3 +34,47 @@ async def test_a_dropped_connection_answers_503_once_then_the_pool_recovers(data
         assert dropped.json()["code"] == "database-unavailable" and dropped.headers["retry-after"] == "1"
         again = await client.get("/backend")
         assert again.status_code == 200 and again.json() != pid
+
+
+async def test_a_database_refusing_connections_answers_503(database):
+    url, engine, _ = database
+    role = f"full_{uuid.uuid4().hex[:8]}"
+    async with engine.begin() as conn:  # a role with no connections left: "too many connections" (53300)
+        await conn.execute(sa.text(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0"))
+    refused = make_engine(sa.make_url(url).set(username=role).render_as_string(hide_password=False))
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/backend")
+    async def backend() -> int:
+        async with refused.connect() as conn:
+            return await conn.scalar(sa.text("SELECT 1"))
+
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                                     base_url="http://test") as client:
+            answer = await client.get("/backend")
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["code"] == "database-unavailable"
+    finally:
+        await refused.dispose()
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"DROP ROLE {role}"))
+
+
+async def test_a_deadlock_victim_answers_503_not_500(database):
+    _, engine, _ = database
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/victim")
+    async def victim() -> None:
+        async with engine.begin() as conn:  # what PostgreSQL raises at the victim of a deadlock
+            await conn.execute(sa.text(
+                "DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$"))
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                                 base_url="http://test") as client:
+        answer = await client.post("/victim")
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["code"] == "database-unavailable" and answer.headers["retry-after"] == "1"
