@@ -33,6 +33,6 @@ class BookingUnitOfWork(UnitOfWork):
         await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(
             sa.func.hashtextextended(f"{organization_id}:{client_id}", 0))))
 
-    async def announce_outcome(self, booking_id: object) -> None:
+    def announce_outcome(self, booking_id: object) -> None:
         """Wake whichever replica holds the client's request; delivered only if this unit commits."""
-        await self.session.execute(sa.select(sa.func.pg_notify(CHANNEL, str(booking_id))))
+        self.notify(CHANNEL, str(booking_id))

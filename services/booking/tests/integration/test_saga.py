@@ -69,6 +69,8 @@ async def test_overlapping_bookings_are_refused(studio, fake_billing):
     assert (await studio.book(first["class_id"], client)).status_code == 201
     clash = await studio.book(second["class_id"], client)
     assert clash.status_code == 409 and clash.json()["code"] == "overlapping-booking"
+    again = await studio.book(first["class_id"], client)  # the same class also overlaps itself
+    assert again.status_code == 409 and again.json()["code"] == "already-booked"
 
 
 async def test_many_clients_never_overbook(studio, fake_billing):
@@ -204,3 +206,21 @@ async def test_a_suspended_client_is_passed_over_but_keeps_their_place(studio, f
     roster = await eventually(bob_confirmed, timeout=15)
     assert [p["client_id"] for p in roster["waitlist"]] == [str(sam_id)]
     assert not [c for c in fake_billing.sent(billing.ReserveCredit) if c["client_id"] == str(sam_id)]
+
+
+async def test_a_waitlisted_client_who_books_a_free_seat_leaves_the_line(studio, fake_billing):
+    lesson = await studio.add_class(capacity=1)
+    _, holder = studio.client()
+    alice_id, alice = studio.client()
+    booked = await studio.book(lesson["class_id"], holder)
+    assert (await studio.http.post(f"/v1/classes/{lesson['class_id']}/waitlist", headers=alice)).status_code == 201
+    # Suspended, Alice is passed over when the seat frees, so it stays free; then she books it herself.
+    await studio.http.put(f"/v1/clients/{alice_id}/suspension", headers=studio.owner,
+                          json={"until": (lesson["starts_at"] + timedelta(days=1)).isoformat(), "reason": "late"})
+    await studio.http.post(f"/v1/bookings/{booked.json()['id']}/cancel", headers=holder, json={})
+    assert (await studio.availability(lesson["class_id"]))["spots_left"] == 1
+    await studio.http.delete(f"/v1/clients/{alice_id}/suspension", headers=studio.owner)
+    assert (await studio.book(lesson["class_id"], alice)).status_code == 201
+    assert (await studio.http.get("/v1/me/waitlist", headers=alice)).json() == []
+    seats = await studio.availability(lesson["class_id"])
+    assert (seats["confirmed"], seats["waitlisted"]) == (1, 0)

@@ -70,30 +70,35 @@ class ClassRepository:
         return None if row is None else _seats(row)
 
     async def _change(self, organization_id: UUID, class_id: UUID, condition: sa.ColumnElement[bool] | None,
-                      **deltas: int) -> Seats | None:
+                      **deltas: int) -> Any:
+        """The class's row after adding `deltas` to its seat counts (if `condition` holds), or None."""
         c = class_copies.c
         values = {name: getattr(c, name) + delta for name, delta in deltas.items()}
         stmt = sa.update(class_copies).where(self._where(organization_id, class_id))
         if condition is not None:
             stmt = stmt.where(condition)
-        row = (await self._db.execute(
+        return (await self._db.execute(
             stmt.values(**values, seats_version=c.seats_version + 1).returning(class_copies))).first()
-        return None if row is None else _seats(row)
 
     async def take_seat(self, organization_id: UUID, class_id: UUID) -> Seats | None:
         """Hold a seat for a pending booking; None when the class is full (or not bookable)."""
         c = class_copies.c
-        return await self._change(organization_id, class_id,
-                                  sa.and_(c.status == "scheduled", c.confirmed + c.pending < c.capacity), pending=1)
+        row = await self._change(organization_id, class_id,
+                                 sa.and_(c.status == "scheduled", c.confirmed + c.pending < c.capacity), pending=1)
+        return None if row is None else _seats(row)
 
-    async def confirm_seat(self, organization_id: UUID, class_id: UUID) -> Seats | None:
-        return await self._change(organization_id, class_id, None, pending=-1, confirmed=1)
+    async def confirm_seat(self, organization_id: UUID, class_id: UUID) -> tuple[BookableClass, Seats] | None:
+        """Turn a held seat into a confirmed one; the class as it is now, with its seats."""
+        row = await self._change(organization_id, class_id, None, pending=-1, confirmed=1)
+        return None if row is None else (_class(row), _seats(row))
 
     async def free_seat(self, organization_id: UUID, class_id: UUID, *, was: str) -> Seats | None:
-        return await self._change(organization_id, class_id, None, **{was: -1})
+        row = await self._change(organization_id, class_id, None, **{was: -1})
+        return None if row is None else _seats(row)
 
     async def count_waitlisted(self, organization_id: UUID, class_id: UUID, delta: int) -> Seats | None:
-        return await self._change(organization_id, class_id, None, waitlisted=delta)
+        row = await self._change(organization_id, class_id, None, waitlisted=delta)
+        return None if row is None else _seats(row)
 
 
 class BookingRepository:
@@ -127,6 +132,16 @@ class BookingRepository:
         row = (await self._db.execute(sa.select(bookings).where(
             bookings.c.organization_id == organization_id, bookings.c.class_id == class_id,
             bookings.c.client_id == client_id, bookings.c.status.in_(ACTIVE)))).first()
+        return None if row is None else self._from(row)
+
+    async def clash(self, organization_id: UUID, client_id: UUID, class_id: UUID, starts_at: datetime,
+                    ends_at: datetime) -> Booking | None:
+        """The client's active booking of this class, else one overlapping its time (one query for both)."""
+        c = bookings.c
+        row = (await self._db.execute(sa.select(bookings).where(
+            c.organization_id == organization_id, c.client_id == client_id, c.status.in_(ACTIVE),
+            sa.or_(c.class_id == class_id, sa.and_(c.class_starts_at < ends_at, c.class_ends_at > starts_at)),
+        ).order_by((c.class_id == class_id).desc()).limit(1))).first()
         return None if row is None else self._from(row)
 
     async def overlapping(self, organization_id: UUID, client_id: UUID, starts_at: datetime,

@@ -11,6 +11,7 @@ from booking.domain.bookings import Booking
 from booking.domain.classes import BookableClass, Seats, ensure_bookable
 from booking.handlers.common import (
     ask_for_credit,
+    class_and_seats_or_404,
     class_or_404,
     credit_command,
     ensure_staff_of,
@@ -29,11 +30,13 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
     """Hold a seat and ask billing for a credit; wait a moment for the answer."""
     org, client_id = principal.org, principal.user_id
     moment = now()
+    # Read first, outside any transaction: most requests in a flash sale find the class full and are
+    # answered from this read. Inside the transaction the conditional update is the authority on seats.
+    async with uow.reading():
+        cls, seen = await class_and_seats_or_404(uow, org, class_id)
+        if not idempotency_key:
+            await _refuse_unless_open(uow, cls, seen, client_id, moment)
     async with uow:
-        found = await uow.classes.get_with_seats(org, class_id)
-        if found is None:
-            raise NotFound("No such class.", code="class-not-found")
-        cls, seen = found
         if idempotency_key:
             await uow.lock_client(org, client_id)
             earlier = await uow.bookings.by_idempotency_key(org, client_id, idempotency_key)
@@ -41,12 +44,7 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
                 if earlier.class_id != class_id:
                     raise Conflict("That Idempotency-Key was used for another class.", code="idempotency-key-reused")
                 return earlier
-        ensure_bookable(cls, moment)
-        if seen.left == 0:
-            # A full class answers at once, before the checks and locks of a real attempt (a flash sale
-            # is mostly these); the conditional update below stays the authority when a seat seems free.
-            await _ensure_not_booked_already(uow, cls, client_id)
-            raise await _class_full(uow, cls, seen)
+            await _refuse_unless_open(uow, cls, seen, client_id, moment)
         until = await uow.suspensions.until(org, client_id, moment)
         if until is not None:
             raise Forbidden(f"Booking is suspended until {until.isoformat()}.", code="client-suspended",
@@ -60,16 +58,25 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
         booking = Booking.request(of=cls, client_id=client_id, now=moment, timeout=uow.saga_timeout,
                                   idempotency_key=idempotency_key)
         await uow.bookings.add(booking)
-        await _leave_waitlist_on_booking(uow, cls, client_id)
+        await _leave_waitlist_on_booking(uow, cls, client_id, seats)
         ask_for_credit(uow, booking, booking.deadline_at)
         publish_booking_changes(uow, booking)
         publish_seats(uow, cls, seats)
         answered = waiter.expect(booking.id) if waiter else None
         await uow.commit()
     if waiter and answered is not None and await waiter.wait(booking.id, answered, wait_seconds):
-        async with uow:
+        async with uow.reading():
             return await uow.bookings.get(org, booking.id) or booking
     return booking
+
+
+async def _refuse_unless_open(uow: BookingUnitOfWork, cls: BookableClass, seen: Seats, client_id: UUID,
+                              moment: datetime) -> None:
+    """Registration closed, or the class full as last seen: answered at once, without a seat's locks."""
+    ensure_bookable(cls, moment)
+    if seen.left == 0:
+        await _ensure_not_booked_already(uow, cls, client_id)
+        raise await _class_full(uow, cls, seen)
 
 
 async def _class_full(uow: BookingUnitOfWork, cls: BookableClass, seats: Seats | None = None) -> Conflict:
@@ -80,22 +87,30 @@ async def _class_full(uow: BookingUnitOfWork, cls: BookableClass, seats: Seats |
                     waitlisted=seats.waitlisted if seats else 0)
 
 
+def _already_booked(existing: Booking) -> Conflict:
+    return Conflict("You have already booked this class.", code="already-booked", booking_id=str(existing.id),
+                    reference=existing.reference)
+
+
 async def _ensure_not_booked_already(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID) -> None:
     existing = await uow.bookings.active(cls.organization_id, cls.id, client_id)
     if existing is not None:
-        raise Conflict("You have already booked this class.", code="already-booked", booking_id=str(existing.id),
-                       reference=existing.reference)
+        raise _already_booked(existing)
 
 
 async def _ensure_free_to_book(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID) -> None:
-    await _ensure_not_booked_already(uow, cls, client_id)
-    clash = await uow.bookings.overlapping(cls.organization_id, client_id, cls.starts_at, cls.ends_at)
+    clash = await uow.bookings.clash(cls.organization_id, client_id, cls.id, cls.starts_at, cls.ends_at)
+    if clash is not None and clash.class_id == cls.id:
+        raise _already_booked(clash)
     if clash is not None:
         raise Conflict("You have another booking at that time.", code="overlapping-booking",
                        booking_id=str(clash.id), reference=clash.reference)
 
 
-async def _leave_waitlist_on_booking(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID) -> None:
+async def _leave_waitlist_on_booking(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID,
+                                     seats: Seats) -> None:
+    if seats.waitlisted == 0:  # it counts every open place (waiting or promoting), so theirs too
+        return
     place = await uow.waitlist.place(cls.organization_id, cls.id, client_id)
     if place is not None and place.status == "waiting":
         await uow.waitlist.set_status(place, "booked")
@@ -126,13 +141,13 @@ async def cancel(uow: BookingUnitOfWork, *, principal: Principal, booking_id: UU
         seats = await uow.classes.free_seat(booking.organization_id, booking.class_id, was=was)
         publish_seats(uow, cls, seats)
         await promote_next(uow, cls)
-        await uow.announce_outcome(booking.id)
+        uow.announce_outcome(booking.id)
         await uow.commit()
     return booking
 
 
 async def get_booking(uow: BookingUnitOfWork, *, principal: Principal, booking_id: UUID) -> Booking:
-    async with uow:
+    async with uow.reading():
         booking = await uow.bookings.get(principal.org, booking_id)
         if booking is None:
             raise NotFound("No such booking.", code="booking-not-found")
@@ -187,8 +202,5 @@ async def roster(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID
 
 
 async def availability(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID) -> tuple[BookableClass, Seats]:
-    async with uow:
-        cls = await class_or_404(uow, principal.org, class_id)
-        seats = await uow.classes.seats(cls.organization_id, cls.id)
-    assert seats is not None
-    return cls, seats
+    async with uow.reading():
+        return await class_and_seats_or_404(uow, principal.org, class_id)

@@ -33,10 +33,10 @@ async def on_credit_reserved(event: billing.CreditReserved, meta: EventMeta, uow
         return
     booking.confirm(event.package_id, now())
     await uow.bookings.save(booking)
-    seats = await uow.classes.confirm_seat(booking.organization_id, booking.class_id)
-    cls = await uow.classes.get(booking.organization_id, booking.class_id)
+    changed = await uow.classes.confirm_seat(booking.organization_id, booking.class_id)
     publish_booking_changes(uow, booking)
-    if cls is not None:
+    if changed is not None:
+        cls, seats = changed
         if booking.waitlist_entry_id:
             entry = await uow.waitlist.get(booking.organization_id, booking.waitlist_entry_id, lock=True)
             if entry is not None:
@@ -44,7 +44,7 @@ async def on_credit_reserved(event: billing.CreditReserved, meta: EventMeta, uow
                 seats = await uow.classes.count_waitlisted(entry.organization_id, entry.class_id, -1)
                 publish_waitlist(uow, events.WaitlistPromoted, entry, cls, booking_id=booking.id)
         publish_seats(uow, cls, seats)
-    await uow.announce_outcome(booking.id)
+    uow.announce_outcome(booking.id)
 
 
 async def on_credit_rejected(event: billing.CreditRejected, meta: EventMeta, uow: BookingUnitOfWork) -> None:
@@ -75,7 +75,7 @@ async def _give_up(uow: BookingUnitOfWork, booking: Booking, *, reason: str, cre
     if cls is not None:
         publish_seats(uow, cls, seats)
         await promote_next(uow, cls, after_seq=after_seq)
-    await uow.announce_outcome(booking.id)
+    uow.announce_outcome(booking.id)
 
 
 async def _skip_waitlisted(uow: BookingUnitOfWork, booking: Booking, cls: BookableClass, *, reason: str,
