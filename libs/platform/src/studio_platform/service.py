@@ -72,6 +72,10 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
                              max_overflow=settings.db_max_overflow)
         sessions: async_sessionmaker[AsyncSession] = make_session_factory(engine)
+        # The bus side (consumers, outbox relay) has connections of its own, so the saga's next step
+        # never queues for a connection behind a burst of client requests.
+        bus_engine = make_engine(settings.database_url, pool_size=settings.db_bus_pool_size, max_overflow=0)
+        bus_sessions = make_session_factory(bus_engine)
         app.state.engine = engine
         app.state.uow = lambda: defn.uow_class(sessions, source=f"/services/{defn.name}")
         app.state.token_verifier = TokenVerifier(issuer=settings.auth_issuer, audience=settings.auth_audience,
@@ -84,7 +88,8 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
         # FastStream logs through our (JSON) handler; its per-message lines are debug detail.
         broker = NatsBroker(settings.nats_url, name=f"{defn.name}-consumers", max_reconnect_attempts=-1,
                             logger=logging.getLogger("faststream"), log_level=logging.DEBUG)
-        consumers = Consumers(broker, service=settings.durable_prefix + defn.name, uow_factory=app.state.uow,
+        consumers = Consumers(broker, service=settings.durable_prefix + defn.name,
+                              uow_factory=lambda: defn.uow_class(bus_sessions, source=f"/services/{defn.name}"),
                               js=lambda: js,
                               max_deliver=settings.consumer_max_deliver,
                               ack_wait_seconds=settings.consumer_ack_wait_seconds,
@@ -97,7 +102,7 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
 
         tasks: list[asyncio.Task[None]] = []
         if defn.run_relay:
-            relay = OutboxRelay(engine, js, name=defn.name, poll_seconds=settings.outbox_poll_seconds)
+            relay = OutboxRelay(bus_engine, js, name=defn.name, poll_seconds=settings.outbox_poll_seconds)
             tasks.append(asyncio.create_task(relay.run(), name=f"{defn.name}-outbox-relay"))
         tasks.extend(asyncio.create_task(job(app)) for job in defn.background)
         log.info("%s started", defn.name)
@@ -110,6 +115,7 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
             await broker.stop()
             await nc.drain()
             await engine.dispose()
+            await bus_engine.dispose()
 
     app = FastAPI(title=defn.title, description=defn.description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings

@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     # Connections kept open, and extra ones opened (and closed again) only in a burst.
     db_pool_size: int = 20
     db_max_overflow: int = 10
+    # Connections of the bus side apart from requests': one per subscribed stream (each handles one
+    # batch at a time) and the outbox relay's.
+    db_bus_pool_size: int = 6
     outbox_poll_seconds: float = 1.0
     # Prefix for durable consumer names, so two deployments (or test runs) can share one NATS.
     durable_prefix: str = ""
