@@ -2,6 +2,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -84,8 +85,10 @@ class FakeBilling:
             return
         command = billing.ReserveCredit.model_validate_json(msg.data)
         verdict = self.decide(command)
-        if verdict is None:
-            return  # silence: the saga's deadline must rescue it
+        if verdict is not None:  # None: silence, and the saga's deadline must rescue it
+            await self.answer(command, verdict)
+
+    async def answer(self, command: billing.ReserveCredit, verdict: str) -> None:
         common = {"organization_id": self.org, "booking_id": command.booking_id, "client_id": command.client_id}
         reply = (billing.CreditReserved(**common, package_id=uuid.uuid4(), package_name="10-class pack")
                  if verdict == "reserved" else billing.CreditRejected(**common, reason=verdict, detail=verdict))
@@ -98,12 +101,30 @@ class FakeBilling:
         return [data for t, data in self.commands if t == type_.type]
 
 
-@pytest.fixture
-async def fake_billing(studio, nats_url):
-    fake = FakeBilling(studio.org)
+@asynccontextmanager
+async def billing_answering(org, nats_url):
+    fake = FakeBilling(org)
     nc = await nats.connect(nats_url)
     fake.js = nc.jetstream()
     await nc.subscribe("billing.command.>", cb=fake.on_message)
-    yield fake
-    await asyncio.sleep(0.1)
-    await nc.close()
+    try:
+        yield fake
+    finally:
+        await asyncio.sleep(0.1)
+        await nc.close()
+
+
+@pytest.fixture
+async def fake_billing(studio, nats_url):
+    async with billing_answering(studio.org, nats_url) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def one_connection(service_app, minter, nats_url):
+    """A studio on a booking service whose requests share one database connection, and billing."""
+    async with service_app(create_app, BookingSettings, MIGRATIONS, db_pool_size=1, db_max_overflow=0,
+                           sync_wait_seconds=0.2) as (app, client):
+        studio = Studio(app, client, minter)
+        async with billing_answering(studio.org, nats_url) as fake:
+            yield studio, fake

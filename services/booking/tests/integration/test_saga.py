@@ -4,6 +4,9 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import asyncpg
+import sqlalchemy as sa
+
 from studio_contracts import billing, scheduling
 from studio_platform.testing import eventually
 
@@ -224,3 +227,27 @@ async def test_a_waitlisted_client_who_books_a_free_seat_leaves_the_line(studio,
     assert (await studio.http.get("/v1/me/waitlist", headers=alice)).json() == []
     seats = await studio.availability(lesson["class_id"])
     assert (seats["confirmed"], seats["waitlisted"]) == (1, 0)
+
+
+async def test_billing_answers_are_handled_while_requests_hold_every_connection(one_connection):
+    studio, fake = one_connection
+    lesson = await studio.add_class()
+    _, alice = studio.client()
+    fake.decide = lambda command: None  # billing thinks it over
+    pending = await studio.book(lesson["class_id"], alice)
+    assert pending.status_code == 202
+    await sent(fake, billing.ReserveCredit)
+    command = billing.ReserveCredit.model_validate(fake.sent(billing.ReserveCredit)[0])
+    async with studio.app.state.engine.connect() as held:  # the requests' one connection, busy
+        await held.execute(sa.text("SELECT 1"))
+        await fake.answer(command, "reserved")
+
+        async def confirmed():
+            reader = await asyncpg.connect(studio.app.state.settings.database_url)
+            try:
+                return await reader.fetchval("SELECT status FROM bookings WHERE id = $1",
+                                             uuid.UUID(pending.json()["id"])) == "confirmed"
+            finally:
+                await reader.close()
+
+        await eventually(confirmed, timeout=10)

@@ -52,12 +52,14 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
         if not idempotency_key:
             await uow.lock_client(org, client_id)
         await _ensure_free_to_book(uow, cls, client_id)
-        seats = await uow.classes.take_seat(org, class_id)
-        if seats is None:
-            raise await _class_full(uow, cls)
         booking = Booking.request(of=cls, client_id=client_id, now=moment, timeout=uow.saga_timeout,
                                   idempotency_key=idempotency_key)
         await uow.bookings.add(booking)
+        # The seat last: the class's row is everyone's, so its lock is held for as short a time as can be
+        # (rolled back with the booking above when there is no seat).
+        seats = await uow.classes.take_seat(org, class_id)
+        if seats is None:
+            raise await _class_full(uow, cls)
         await _leave_waitlist_on_booking(uow, cls, client_id, seats)
         ask_for_credit(uow, booking, booking.deadline_at)
         publish_booking_changes(uow, booking)
