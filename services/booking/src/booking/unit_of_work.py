@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from booking.adapters.outcomes import CHANNEL
+from booking.adapters.outcomes import CHANNEL, payload
 from booking.adapters.repository import (
     BookingRepository,
     ClassRepository,
@@ -11,6 +11,7 @@ from booking.adapters.repository import (
     SuspensionRepository,
     WaitlistRepository,
 )
+from booking.domain.bookings import Booking
 from booking.domain.policy import BookingPolicy
 from studio_platform.uow import UnitOfWork
 
@@ -33,6 +34,6 @@ class BookingUnitOfWork(UnitOfWork):
         await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(
             sa.func.hashtextextended(f"{organization_id}:{client_id}", 0))))
 
-    def announce_outcome(self, booking_id: object) -> None:
+    def announce_outcome(self, booking: Booking) -> None:
         """Wake whichever replica holds the client's request; delivered only if this unit commits."""
-        self.notify(CHANNEL, str(booking_id))
+        self.notify(CHANNEL, payload(booking))

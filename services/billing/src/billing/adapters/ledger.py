@@ -59,17 +59,19 @@ class LedgerRepository:
         else:
             guard = c.available + credits >= 0
             changes = {TOTALS[move]: c[TOTALS[move]] + credits, "available": c.available + credits}
-        row = (await self._db.execute(
-            sa.update(credit_lots)
-            .where(c.organization_id == organization_id, c.id == lot_id, guard)
-            .values(changes)
-            .returning(credit_lots))).first()
-        if row is None:
-            return None
-        await self._db.execute(sa.insert(credit_entries).values(
-            organization_id=organization_id, client_id=row.client_id, package_id=row.package_id, lot_id=lot_id,
-            kind=move.value, credits=credits, booking_id=booking_id, actor_id=actor_id, reason=reason))
-        return _lot(row)
+        # One statement: the lot's conditional update, and its entry written from the row it returns.
+        moved = (sa.update(credit_lots).where(c.organization_id == organization_id, c.id == lot_id, guard)
+                 .values(changes).returning(credit_lots).cte("moved"))
+        e = credit_entries.c
+        entry = sa.insert(credit_entries).from_select(
+            [e.organization_id, e.client_id, e.package_id, e.lot_id, e.kind, e.credits, e.booking_id, e.actor_id,
+             e.reason],
+            sa.select(moved.c.organization_id, moved.c.client_id, moved.c.package_id, moved.c.id,
+                      sa.literal(move.value), sa.literal(credits), sa.literal(booking_id, e.booking_id.type),
+                      sa.literal(actor_id, e.actor_id.type), sa.literal(reason)),
+        ).cte("entry")
+        row = (await self._db.execute(sa.select(moved).add_cte(entry))).first()
+        return None if row is None else _lot(row)
 
     async def options(self, organization_id: UUID, client_id: UUID) -> list[LotOption]:
         """The client's lots that may pay for a class or explain a refusal.

@@ -1,40 +1,66 @@
 """Waiting for a booking's outcome while the client's request is still open.
 
 The saga's answer is committed by whichever replica consumes billing's reply;
-it announces it with NOTIFY, and every replica listens, so the one holding the
-request wakes up at once.
+it announces it with NOTIFY, the outcome itself in the payload, and every
+replica listens, so the one holding the request wakes up at once and answers
+without reading the booking again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+
+from booking.domain.bookings import Booking, Outcome
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "booking_outcome"
 
+_UUIDS = ("package_id", "cancelled_by")
+_TIMES = ("confirmed_at", "cancelled_at")
+
+
+def payload(booking: Booking) -> str:
+    """The NOTIFY payload announcing where `booking` now stands."""
+    fields = dict(Outcome.of(booking).fields)
+    for name in _UUIDS:
+        fields[name] = fields[name] and str(fields[name])
+    for name in _TIMES:
+        fields[name] = fields[name] and fields[name].isoformat()
+    return json.dumps({"booking_id": str(booking.id), **fields}, separators=(",", ":"))
+
+
+def _read(fields: dict) -> Outcome:
+    for name in _UUIDS:
+        fields[name] = fields[name] and UUID(fields[name])
+    for name in _TIMES:
+        fields[name] = fields[name] and datetime.fromisoformat(fields[name])
+    return Outcome(fields)
+
 
 class OutcomeWaiter:
     def __init__(self) -> None:
-        self._waiting: dict[str, list[asyncio.Future[None]]] = defaultdict(list)
+        self._waiting: dict[str, list[asyncio.Future[Outcome]]] = defaultdict(list)
 
-    def expect(self, booking_id: UUID) -> asyncio.Future[None]:
+    def expect(self, booking_id: UUID) -> asyncio.Future[Outcome]:
         """Register before committing the request, so an answer can't slip past us."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting[str(booking_id)].append(future)
         return future
 
-    async def wait(self, booking_id: UUID, future: asyncio.Future[None], timeout: float) -> bool:
+    async def wait(self, booking_id: UUID, future: asyncio.Future[Outcome], timeout: float) -> Outcome | None:
+        """The booking's outcome, or None if none came in `timeout` seconds."""
         try:
-            await asyncio.wait_for(asyncio.shield(future), timeout)
-            return True
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
-            return False
+            return None
         finally:
             futures = self._waiting.get(str(booking_id), [])
             if future in futures:
@@ -42,10 +68,14 @@ class OutcomeWaiter:
             if not futures:
                 self._waiting.pop(str(booking_id), None)
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        for future in self._waiting.pop(payload, []):
-            if not future.done():
-                future.set_result(None)
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, announced: str) -> None:
+        fields = json.loads(announced)
+        futures = self._waiting.pop(fields.pop("booking_id"), [])
+        if futures:
+            outcome = _read(fields)
+            for future in futures:
+                if not future.done():
+                    future.set_result(outcome)
 
     async def _listen_once(self, database_url: str) -> None:
         conn = await asyncpg.connect(database_url)

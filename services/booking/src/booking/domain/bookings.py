@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
 from booking.domain.classes import BookableClass
@@ -100,3 +100,21 @@ class Booking:
         self.credit_outcome = outcome
         self.events.append(self.status)
         return outcome
+
+
+# What a step of the saga or a cancellation changes in a booking; the rest is fixed when it is requested.
+SETTLED_FIELDS = ("status", "package_id", "reason", "confirmed_at", "cancelled_at", "cancelled_by", "credit_outcome")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a booking now stands: all a request waiting on its saga needs to answer."""
+
+    fields: dict[str, Any]
+
+    @classmethod
+    def of(cls, booking: Booking) -> Outcome:
+        return cls({name: getattr(booking, name) for name in SETTLED_FIELDS})
+
+    def applied_to(self, booking: Booking) -> Booking:
+        return replace(booking, **self.fields, events=[])

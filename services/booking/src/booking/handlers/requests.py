@@ -66,9 +66,10 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
         publish_seats(uow, cls, seats)
         answered = waiter.expect(booking.id) if waiter else None
         await uow.commit()
-    if waiter and answered is not None and await waiter.wait(booking.id, answered, wait_seconds):
-        async with uow.reading():
-            return await uow.bookings.get(org, booking.id) or booking
+    if waiter and answered is not None:
+        outcome = await waiter.wait(booking.id, answered, wait_seconds)
+        if outcome is not None:
+            return outcome.applied_to(booking)
     return booking
 
 
@@ -143,7 +144,7 @@ async def cancel(uow: BookingUnitOfWork, *, principal: Principal, booking_id: UU
         seats = await uow.classes.free_seat(booking.organization_id, booking.class_id, was=was)
         publish_seats(uow, cls, seats)
         await promote_next(uow, cls)
-        uow.announce_outcome(booking.id)
+        uow.announce_outcome(booking)
         await uow.commit()
     return booking
 

@@ -44,7 +44,7 @@ async def on_credit_reserved(event: billing.CreditReserved, meta: EventMeta, uow
                 seats = await uow.classes.count_waitlisted(entry.organization_id, entry.class_id, -1)
                 publish_waitlist(uow, events.WaitlistPromoted, entry, cls, booking_id=booking.id)
         publish_seats(uow, cls, seats)
-    uow.announce_outcome(booking.id)
+    uow.announce_outcome(booking)
 
 
 async def on_credit_rejected(event: billing.CreditRejected, meta: EventMeta, uow: BookingUnitOfWork) -> None:
@@ -75,7 +75,7 @@ async def _give_up(uow: BookingUnitOfWork, booking: Booking, *, reason: str, cre
     if cls is not None:
         publish_seats(uow, cls, seats)
         await promote_next(uow, cls, after_seq=after_seq)
-    uow.announce_outcome(booking.id)
+    uow.announce_outcome(booking)
 
 
 async def _skip_waitlisted(uow: BookingUnitOfWork, booking: Booking, cls: BookableClass, *, reason: str,
