@@ -80,7 +80,8 @@ async def book_class(
 ) -> BookingOut:
     settings: BookingSettings = request.app.state.settings
     booking = await requests.book(uow, principal=principal, class_id=class_id, idempotency_key=idempotency_key,
-                                  waiter=request.app.state.outcomes, wait_seconds=settings.sync_wait_seconds)
+                                  waiter=request.app.state.outcomes, wait_seconds=settings.sync_wait_seconds,
+                                  gate=request.app.state.booking_gate)
     if booking.status == "failed":
         raise Unavailable("We could not confirm your credit in time; nothing was charged. Please try again "
                           "(with a new Idempotency-Key: this one stands for the attempt that timed out).",

@@ -1,5 +1,6 @@
 """Booking's composition root."""
 
+import asyncio
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -39,4 +40,5 @@ def create_app(settings: BookingSettings | None = None) -> FastAPI:
         background=[listen_for_outcomes],
     ))
     app.state.outcomes = outcomes
+    app.state.booking_gate = asyncio.Semaphore(settings.booking_attempts_at_once)
     return app

@@ -5,6 +5,8 @@ class BookingSettings(ServiceSettings):
     service_name: str = "booking"
     # How long a booking request waits for billing's answer before replying 202 (pending).
     sync_wait_seconds: float = 2.5
+    # Booking attempts one process runs at once; more wait their turn (see handlers.requests.book).
+    booking_attempts_at_once: int = 16
     # A saga with no answer from billing by then fails and is compensated.
     saga_timeout_seconds: int = 30
     # Studio policy defaults, used until a studio sets its own.

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from booking.adapters.outcomes import OutcomeWaiter
-from booking.domain.bookings import Booking
+from booking.domain.bookings import Booking, Outcome
 from booking.domain.classes import BookableClass, Seats, ensure_bookable
 from booking.handlers.common import (
     ask_for_credit,
@@ -26,8 +29,26 @@ from studio_platform.errors import Conflict, Forbidden, NotFound
 
 
 async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, idempotency_key: str | None,
-               waiter: OutcomeWaiter | None, wait_seconds: float) -> Booking:
-    """Hold a seat and ask billing for a credit; wait a moment for the answer."""
+               waiter: OutcomeWaiter | None, wait_seconds: float, gate: AbstractAsyncContextManager[Any]) -> Booking:
+    """Hold a seat and ask billing for a credit; wait a moment for the answer.
+
+    The attempt itself passes through `gate`, which lets a few in at a time: in a rush, those that wait
+    find the class full in their first read and are answered cheaply, instead of all running the whole
+    attempt at once only to lose the seat at the end, and the saga's next steps are not starved of the
+    event loop meanwhile. The wait for billing's answer is outside it.
+    """
+    async with gate:
+        booking, answered = await _attempt(uow, principal, class_id, idempotency_key, waiter)
+    if waiter and answered is not None:
+        outcome = await waiter.wait(booking.id, answered, wait_seconds)
+        if outcome is not None:
+            return outcome.applied_to(booking)
+    return booking
+
+
+async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID, idempotency_key: str | None,
+                   waiter: OutcomeWaiter | None) -> tuple[Booking, asyncio.Future[Outcome] | None]:
+    """The booking (pending, or an earlier one with the same key), and how to hear its outcome."""
     org, client_id = principal.org, principal.user_id
     moment = now()
     # Read first, outside any transaction: most requests in a flash sale find the class full and are
@@ -43,7 +64,7 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
             if earlier is not None:
                 if earlier.class_id != class_id:
                     raise Conflict("That Idempotency-Key was used for another class.", code="idempotency-key-reused")
-                return earlier
+                return earlier, None
             await _refuse_unless_open(uow, cls, seen, client_id, moment)
         until = await uow.suspensions.until(org, client_id, moment)
         if until is not None:
@@ -66,11 +87,7 @@ async def book(uow: BookingUnitOfWork, *, principal: Principal, class_id: UUID, 
         publish_seats(uow, cls, seats)
         answered = waiter.expect(booking.id) if waiter else None
         await uow.commit()
-    if waiter and answered is not None:
-        outcome = await waiter.wait(booking.id, answered, wait_seconds)
-        if outcome is not None:
-            return outcome.applied_to(booking)
-    return booking
+    return booking, answered
 
 
 async def _refuse_unless_open(uow: BookingUnitOfWork, cls: BookableClass, seen: Seats, client_id: UUID,
