@@ -18,8 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import nats
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 from opentelemetry import context as otel_context
@@ -104,76 +103,37 @@ def _backoff(delivered: int) -> float:
     return min(30.0, 0.5 * 2 ** (delivered - 1))
 
 
-def _stream_sequence(msg: NatsMessage) -> int:
-    metadata = msg.raw_message.metadata
-    return metadata.sequence.stream if metadata else 0
+def _stream_sequence(msg: Msg) -> int:
+    return msg.metadata.sequence.stream
 
 
 @dataclass
 class _Delivery:
     """A decoded message this service handles."""
 
-    msg: NatsMessage
+    msg: Msg
     meta: EventMeta
     event: Event
     handler: Handler
 
     @property
     def headers(self) -> Mapping[str, str]:
-        return self.msg.raw_message.headers or {}
-
-
-class _Gatherer:
-    """Collects the messages of one fetch (FastStream hands them over one by one, at once) into one batch.
-
-    Batches are handled one after another, never side by side, so two of them
-    never wait on each other's row locks.
-    """
-
-    def __init__(self, handle: Callable[[list[NatsMessage]], Awaitable[None]]) -> None:
-        self._handle = handle
-        self._waiting: list[tuple[NatsMessage, asyncio.Future[None]]] = []
-        self._flushing: set[asyncio.Task[None]] = set()
-        self._one_at_a_time = asyncio.Lock()
-
-    async def submit(self, msg: NatsMessage) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self._waiting.append((msg, done))
-        if len(self._waiting) == 1:
-            task = asyncio.create_task(self._flush())
-            self._flushing.add(task)
-            task.add_done_callback(self._flushing.discard)
-        await done
-
-    async def _flush(self) -> None:
-        seen = 0
-        while seen != len(self._waiting):  # until the rest of the fetch has arrived
-            seen = len(self._waiting)
-            await asyncio.sleep(0)
-        batch, self._waiting = self._waiting, []
-        try:
-            async with self._one_at_a_time:
-                await self._handle([msg for msg, _ in batch])
-        except Exception:
-            log.exception("handling a batch failed; its messages come back after ack_wait")
-        finally:
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+        return self.msg.headers or {}
 
 
 class Consumers:
-    """Registers a service's subscriptions on a FastStream broker.
+    """Runs a service's subscriptions: one durable pull consumer per stream, one loop each.
 
-    A consumer handles what one pull brings (up to `batch_size` messages) in one
-    transaction: one inbox statement, the handlers in stream order, one outbox
-    write and one commit. If that fails, each message is handled on its own, so
-    a bad one is retried or parked without holding back the rest.
+    A loop pulls what is waiting (up to `batch_size` messages, without waiting
+    for more) and handles it in one transaction: one inbox statement, the
+    handlers in stream order, one outbox write and one commit. If that fails,
+    each message is handled on its own, so a bad one is retried or parked
+    without holding back the rest. Batches of one consumer run one after
+    another, so they never wait on each other's row locks.
     """
 
     def __init__(
         self,
-        broker: NatsBroker,
         *,
         service: str,
         uow_factory: Callable[[], UnitOfWork],
@@ -182,8 +142,8 @@ class Consumers:
         ack_wait_seconds: float = 30.0,
         start: str = "all",
         batch_size: int = 32,
+        pull_seconds: float = 5.0,
     ) -> None:
-        self._broker = broker
         self._service = service
         self._uow_factory = uow_factory
         self._js = js
@@ -191,6 +151,8 @@ class Consumers:
         self._ack_wait = ack_wait_seconds
         self._deliver = api.DeliverPolicy.NEW if start == "new" else api.DeliverPolicy.ALL
         self._batch_size = batch_size
+        self._pull_seconds = pull_seconds
+        self._stopping = False
 
     def durable_name(self, stream: str) -> str:
         return f"{self._service}-{stream.lower()}"
@@ -214,25 +176,33 @@ class Consumers:
             # Some settings (where it starts) are fixed once a consumer exists; it keeps working as it was.
             log.warning("consumer %s kept its old settings: %s", self.durable_name(subscription.stream), exc)
 
-    def register(self, subscription: Subscription) -> None:
+    def stop(self) -> None:
+        """End every loop after its current pull (a cancellation alone can be lost inside nats-py's wait)."""
+        self._stopping = True
+
+    async def run(self, subscription: Subscription) -> None:
+        """Pull and handle `subscription`'s messages until stopped; errors are logged, never fatal."""
         durable = self.durable_name(subscription.stream)
         by_type = {cls.type: handler for cls, handler in subscription.handlers.items()}
-        gatherer = _Gatherer(lambda msgs: self._handle_batch(durable, by_type, msgs))
+        pulls = await self._js().pull_subscribe_bind(durable, subscription.stream)
+        while not self._stopping:
+            try:
+                msgs = await pulls.fetch(batch=self._batch_size, timeout=self._pull_seconds)
+            except TimeoutError:  # nothing waiting (nats-py raises its own TimeoutError or asyncio's)
+                continue
+            except nats.errors.ConnectionClosedError:
+                return
+            except Exception:
+                log.exception("pulling from %s failed; trying again", durable)
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                await self._handle_batch(durable, by_type, msgs)
+            except Exception:
+                log.exception("handling a batch on %s failed; its messages come back after ack_wait", durable)
 
-        @self._broker.subscriber(
-            durable=durable,
-            stream=JStream(subscription.stream, declare=False),
-            # A pull returns what is waiting, up to the batch size, without waiting for more.
-            pull_sub=PullSub(batch_size=self._batch_size, timeout=5.0),
-            config=self._config(subscription),
-            ack_policy=AckPolicy.MANUAL,
-            title=durable,
-        )
-        async def consume(body: Any, msg: NatsMessage) -> None:  # body unused: we decode the raw message
-            await gatherer.submit(msg)
-
-    async def _handle_batch(self, durable: str, by_type: Mapping[str, Handler], msgs: list[NatsMessage]) -> None:
-        msgs = sorted(msgs, key=_stream_sequence)  # they reach us concurrently; handle them in stream order
+    async def _handle_batch(self, durable: str, by_type: Mapping[str, Handler], msgs: list[Msg]) -> None:
+        msgs = sorted(msgs, key=_stream_sequence)
         deliveries = [d for d in [await self._decode(durable, by_type, msg) for msg in msgs] if d is not None]
         if len(deliveries) > 1:
             try:
@@ -247,19 +217,18 @@ class Consumers:
         for d in deliveries:
             await self._handle_one(durable, d)
 
-    async def _decode(self, durable: str, by_type: Mapping[str, Handler], msg: NatsMessage) -> _Delivery | None:
+    async def _decode(self, durable: str, by_type: Mapping[str, Handler], msg: Msg) -> _Delivery | None:
         """The message to handle, or None when it is settled here (not ours, or undecodable)."""
-        raw = msg.raw_message
-        headers = raw.headers or {}
+        headers = msg.headers or {}
         handler = by_type.get(headers.get("ce-type", "?"))
         if handler is None:
             await msg.ack()  # another version or type on the same subject: not ours
             return None
         try:
-            meta, event = decode(headers, raw.data)
+            meta, event = decode(headers, msg.data)
         except UndecodableEvent as exc:
-            await self._dead_letter(durable, raw, str(exc))
-            await msg.reject()
+            await self._dead_letter(durable, msg, str(exc))
+            await msg.term()
             return None
         if event is None:
             await msg.ack()
@@ -287,7 +256,7 @@ class Consumers:
                 await uow.commit()
 
     async def _handle_one(self, durable: str, d: _Delivery) -> None:
-        raw, ce_type = d.msg.raw_message, d.meta.type
+        raw, ce_type = d.msg, d.meta.type
         token = otel_context.attach(propagate.extract(d.headers))
         try:
             with tracer.start_as_current_span(f"{durable} {ce_type}", kind=trace.SpanKind.CONSUMER):
@@ -301,21 +270,21 @@ class Consumers:
             # A rule said no: retrying cannot change the answer.
             FAILED.labels(durable, ce_type).inc()
             await self._dead_letter(durable, raw, f"{type(exc).__name__}: {exc.detail}")
-            await d.msg.reject()
+            await d.msg.term()
         except Exception as exc:
             FAILED.labels(durable, ce_type).inc()
             delivered = raw.metadata.num_delivered if raw.metadata else 1
             if delivered >= self._max_deliver:
                 log.exception("giving up on %s %s after %d deliveries", ce_type, d.meta.id, delivered)
                 await self._dead_letter(durable, raw, repr(exc))
-                await d.msg.reject()
+                await d.msg.term()
             else:
                 log.warning("retrying %s %s (delivery %d): %r", ce_type, d.meta.id, delivered, exc)
-                await d.msg.nack(delay=_backoff(delivered))
+                await d.msg.nak(delay=_backoff(delivered))
         finally:
             otel_context.detach(token)
 
-    async def _dead_letter(self, durable: str, raw: Any, reason: str) -> None:
+    async def _dead_letter(self, durable: str, raw: Msg, reason: str) -> None:
         DEAD.labels(durable).inc()
         headers = dict(raw.headers or {})
         headers.pop("Nats-Msg-Id", None)

@@ -1,8 +1,9 @@
 """Builds a service's FastAPI app: database, bus, outbox relay, consumers, auth, health, problems.
 
 Each service's `app.py` is its composition root and calls `build_service_app`
-with its own settings, routers, unit of work and subscriptions. The FastStream
-broker runs inside the FastAPI lifespan.
+with its own settings, routers, unit of work and subscriptions. The consumers'
+pull loops, the outbox relay and any background work run inside the FastAPI
+lifespan.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
-from faststream.nats import NatsBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -85,22 +85,17 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
         js = nc.jetstream()
         await ensure_streams(js, {*defn.publishes, *(s.stream for s in defn.subscriptions), DEAD_LETTER_STREAM})
 
-        # FastStream logs through our (JSON) handler; its per-message lines are debug detail.
-        broker = NatsBroker(settings.nats_url, name=f"{defn.name}-consumers", max_reconnect_attempts=-1,
-                            logger=logging.getLogger("faststream"), log_level=logging.DEBUG)
-        consumers = Consumers(broker, service=settings.durable_prefix + defn.name,
+        consumers = Consumers(service=settings.durable_prefix + defn.name,
                               uow_factory=lambda: defn.uow_class(bus_sessions, source=f"/services/{defn.name}"),
                               js=lambda: js,
                               max_deliver=settings.consumer_max_deliver,
                               ack_wait_seconds=settings.consumer_ack_wait_seconds,
                               start=settings.consumer_start, batch_size=settings.consumer_batch_size)
+        tasks: list[asyncio.Task[None]] = []
         for subscription in defn.subscriptions:
             await consumers.provision(js, subscription)
-            consumers.register(subscription)
-        app.state.broker = broker
-        await broker.start()
-
-        tasks: list[asyncio.Task[None]] = []
+            tasks.append(asyncio.create_task(consumers.run(subscription),
+                                             name=consumers.durable_name(subscription.stream)))
         if defn.run_relay:
             relay = OutboxRelay(bus_engine, js, name=defn.name, poll_seconds=settings.outbox_poll_seconds)
             tasks.append(asyncio.create_task(relay.run(), name=f"{defn.name}-outbox-relay"))
@@ -109,10 +104,10 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
         try:
             yield
         finally:
+            consumers.stop()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await broker.stop()
             await nc.drain()
             await engine.dispose()
             await bus_engine.dispose()

@@ -47,7 +47,7 @@ def setup_logging(service: str, *, level: str = "INFO", json_logs: bool = True) 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "nats", "faststream"):
+    for noisy in ("uvicorn.access", "nats"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -1,12 +1,12 @@
 """Durable consumers with the inbox and the dead-letter path, against real NATS and PostgreSQL."""
 
 import asyncio
+import contextlib
 import uuid
 from datetime import UTC, datetime
 
 import nats
 import sqlalchemy as sa
-from faststream.nats import NatsBroker
 
 from studio_contracts.scheduling import ClassTypeCreated, ClassTypeUpdated
 from studio_platform.bus import Consumers, Subscription
@@ -29,20 +29,25 @@ def sample(cls, org):
                default_capacity=8, default_duration_minutes=45)
 
 
-async def start_consumers(nats_url, sessions, handlers, *, max_deliver=5, waiting=()):
+@contextlib.asynccontextmanager
+async def running_consumers(nats_url, sessions, handlers, *, max_deliver=5, waiting=()):
     """Consumers from now on; `waiting` events are published after the durable exists and before it pulls."""
-    broker = NatsBroker(nats_url)
     nc = await nats.connect(nats_url)
-    consumers = Consumers(broker, service=f"t{uuid.uuid4().hex[:8]}-platform",
+    consumers = Consumers(service=f"t{uuid.uuid4().hex[:8]}-platform",
                           uow_factory=lambda: UnitOfWork(sessions, source="/tests"), js=nc.jetstream,
-                          max_deliver=max_deliver, ack_wait_seconds=5, start="new")
+                          max_deliver=max_deliver, ack_wait_seconds=5, start="new", pull_seconds=1.0)
     subscription = Subscription(stream="SCHEDULING", handlers=handlers)
     await consumers.provision(nc.jetstream(), subscription)
     for out in waiting:
         await nc.jetstream().publish(out.nats_subject, out.data, headers=out.headers())
-    consumers.register(subscription)
-    await broker.start()
-    return broker, nc
+    task = asyncio.create_task(consumers.run(subscription))
+    try:
+        yield
+    finally:
+        consumers.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await nc.close()
 
 
 async def test_a_redelivered_event_is_handled_once(database, jetstream, nats_url):
@@ -53,8 +58,7 @@ async def test_a_redelivered_event_is_handled_once(database, jetstream, nats_url
     async def handle(event, meta, uow):
         seen.append(meta.id)
 
-    broker, nc = await start_consumers(nats_url, sessions, {ClassTypeCreated: handle})
-    try:
+    async with running_consumers(nats_url, sessions, {ClassTypeCreated: handle}):
         out = outgoing(sample(ClassTypeCreated, org))
         for _ in range(3):  # the same event, published as three different messages
             await jetstream.publish(out.nats_subject, out.data, headers={**out.headers(),
@@ -68,9 +72,6 @@ async def test_a_redelivered_event_is_handled_once(database, jetstream, nats_url
             handled = await conn.scalar(sa.select(sa.func.count()).select_from(INBOX)
                                         .where(INBOX.c.organization_id == org))
         assert handled == 2
-    finally:
-        await broker.stop()
-        await nc.close()
 
 
 async def test_a_failing_event_is_retried_then_dead_lettered(database, jetstream, nats_url):
@@ -83,8 +84,7 @@ async def test_a_failing_event_is_retried_then_dead_lettered(database, jetstream
 
     dead = await jetstream.subscribe("deadletter.>", ordered_consumer=True,
                                      deliver_policy=nats.js.api.DeliverPolicy.NEW)
-    broker, nc = await start_consumers(nats_url, sessions, {ClassTypeUpdated: always_fails}, max_deliver=2)
-    try:
+    async with running_consumers(nats_url, sessions, {ClassTypeUpdated: always_fails}, max_deliver=2):
         out = outgoing(sample(ClassTypeUpdated, uuid.uuid4()))
         await jetstream.publish(out.nats_subject, out.data, headers=out.headers())
         while True:
@@ -94,9 +94,6 @@ async def test_a_failing_event_is_retried_then_dead_lettered(database, jetstream
         assert attempts.count(out.id) == 2
         assert "the database fell over" in parked.headers["x-dead-letter-reason"]
         assert parked.headers["x-original-subject"] == out.nats_subject
-    finally:
-        await broker.stop()
-        await nc.close()
 
 
 async def test_waiting_events_are_handled_together_in_stream_order(database, jetstream, nats_url):
@@ -109,10 +106,8 @@ async def test_waiting_events_are_handled_together_in_stream_order(database, jet
         seen.append((meta.id, id(uow)))
         uow.publish(event)
 
-    broker = nc = None
-    try:
+    async with running_consumers(nats_url, sessions, {ClassTypeCreated: handle}, waiting=events):
         # All waiting before the consumer pulls, so one pull brings them all.
-        broker, nc = await start_consumers(nats_url, sessions, {ClassTypeCreated: handle}, waiting=events)
         mine = {out.id for out in events}
         await eventually(lambda: asyncio.sleep(0, result=mine <= {event_id for event_id, _ in seen}))
         ours = [(event_id, uow) for event_id, uow in seen if event_id in mine]
@@ -122,10 +117,6 @@ async def test_waiting_events_are_handled_together_in_stream_order(database, jet
             written = await conn.scalar(sa.select(sa.func.count()).select_from(OUTBOX)
                                         .where(OUTBOX.c.organization_id == org))
         assert written == 10
-    finally:
-        if broker:
-            await broker.stop()
-            await nc.close()
 
 
 async def test_a_bad_event_in_a_batch_is_parked_and_the_rest_are_handled_once(database, jetstream, nats_url):
@@ -143,9 +134,7 @@ async def test_a_bad_event_in_a_batch_is_parked_and_the_rest_are_handled_once(da
             raise Conflict("That class type is no longer offered.", code="class-type-retired")
         uow.publish(event)
 
-    broker = nc = None
-    try:
-        broker, nc = await start_consumers(nats_url, sessions, {ClassTypeCreated: handle}, waiting=events)
+    async with running_consumers(nats_url, sessions, {ClassTypeCreated: handle}, waiting=events):
         while True:
             parked = await dead.next_msg(timeout=15)
             if parked.headers.get("ce-id") == str(bad):
@@ -159,7 +148,3 @@ async def test_a_bad_event_in_a_batch_is_parked_and_the_rest_are_handled_once(da
                                         .where(INBOX.c.organization_id == org))
         assert written == 4  # the batch that failed left nothing behind; each good event was written once
         assert handled == 4
-    finally:
-        if broker:
-            await broker.stop()
-            await nc.close()
