@@ -10,6 +10,7 @@ consumer, a failed message is redelivered with backoff up to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -36,6 +37,9 @@ tracer = trace.get_tracer(__name__)
 
 DEAD_LETTER_STREAM = "DEADLETTER"
 DUPLICATE_WINDOW_SECONDS = 300.0
+# How long a pull for messages the server has said are waiting may take (they are there at once unless
+# another replica took them).
+_REST_OF_BATCH_SECONDS = 0.05
 
 HANDLED = Counter("events_handled_total", "Events handled by consumers", ["consumer", "type"])
 FAILED = Counter("events_failed_total", "Event handling failures", ["consumer", "type"])
@@ -142,7 +146,10 @@ class Consumers:
         ack_wait_seconds: float = 30.0,
         start: str = "all",
         batch_size: int = 32,
-        pull_seconds: float = 5.0,
+        # How long one pull waits for a first message. Short, because nats-py's fetch can, rarely, sit out
+        # the rest of it after a message has come (a pull left over from the one before), and an idle
+        # consumer's pull a second costs next to nothing.
+        pull_seconds: float = 1.0,
     ) -> None:
         self._service = service
         self._uow_factory = uow_factory
@@ -185,21 +192,45 @@ class Consumers:
         durable = self.durable_name(subscription.stream)
         by_type = {cls.type: handler for cls, handler in subscription.handlers.items()}
         pulls = await self._js().pull_subscribe_bind(durable, subscription.stream)
-        while not self._stopping:
-            try:
-                msgs = await pulls.fetch(batch=self._batch_size, timeout=self._pull_seconds)
-            except TimeoutError:  # nothing waiting (nats-py raises its own TimeoutError or asyncio's)
-                continue
-            except nats.errors.ConnectionClosedError:
-                return
-            except Exception:
-                log.exception("pulling from %s failed; trying again", durable)
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                await self._handle_batch(durable, by_type, msgs)
-            except Exception:
-                log.exception("handling a batch on %s failed; its messages come back after ack_wait", durable)
+        try:
+            while not self._stopping:
+                await self._pull_and_handle(durable, by_type, pulls)
+        except nats.errors.ConnectionClosedError:
+            return
+        finally:
+            # Leaving the subscription behind would hold the connection's drain until its timeout.
+            with contextlib.suppress(Exception):
+                await pulls.unsubscribe()
+
+    async def _pull_and_handle(self, durable: str, by_type: Mapping[str, Handler],
+                               pulls: JetStreamContext.PullSubscription) -> None:
+        try:
+            msgs = await self._pull(pulls)
+        except TimeoutError:  # nothing waiting (nats-py raises its own TimeoutError or asyncio's)
+            return
+        except nats.errors.ConnectionClosedError:
+            raise
+        except Exception:
+            log.exception("pulling from %s failed; trying again", durable)
+            await asyncio.sleep(1.0)
+            return
+        try:
+            await self._handle_batch(durable, by_type, msgs)
+        except Exception:
+            log.exception("handling a batch on %s failed; its messages come back after ack_wait", durable)
+
+    async def _pull(self, pulls: JetStreamContext.PullSubscription) -> list[Msg]:
+        """The first message as soon as it comes, with those waiting behind it, up to the batch size.
+
+        nats-py's fetch of several messages can hold the first until its pull expires, waiting for
+        more; so one message is pulled first, and the rest only as many as the server says are waiting.
+        """
+        msgs = await pulls.fetch(batch=1, timeout=self._pull_seconds)
+        waiting = min(msgs[-1].metadata.num_pending, self._batch_size - 1)
+        if waiting > 0:
+            with contextlib.suppress(TimeoutError):  # another replica took them first
+                msgs += await pulls.fetch(batch=waiting, timeout=_REST_OF_BATCH_SECONDS)
+        return msgs
 
     async def _handle_batch(self, durable: str, by_type: Mapping[str, Handler], msgs: list[Msg]) -> None:
         msgs = sorted(msgs, key=_stream_sequence)
