@@ -191,7 +191,10 @@ class Consumers:
         """Pull and handle `subscription`'s messages until stopped; errors are logged, never fatal."""
         durable = self.durable_name(subscription.stream)
         by_type = {cls.type: handler for cls, handler in subscription.handlers.items()}
-        pulls = await self._js().pull_subscribe_bind(durable, subscription.stream)
+        try:
+            pulls = await self._bind(durable, subscription.stream)
+        except nats.errors.ConnectionClosedError:
+            return
         try:
             while not self._stopping:
                 await self._pull_and_handle(durable, by_type, pulls)
@@ -201,6 +204,17 @@ class Consumers:
             # Leaving the subscription behind would hold the connection's drain until its timeout.
             with contextlib.suppress(Exception):
                 await pulls.unsubscribe()
+
+    async def _bind(self, durable: str, stream: str) -> JetStreamContext.PullSubscription:
+        """The consumer's pull subscription, retried until it can be made (NATS may be restarting)."""
+        while True:
+            try:
+                return await self._js().pull_subscribe_bind(durable, stream)
+            except nats.errors.ConnectionClosedError:
+                raise
+            except Exception:
+                log.exception("subscribing to %s failed; trying again", durable)
+                await asyncio.sleep(1.0)
 
     async def _pull_and_handle(self, durable: str, by_type: Mapping[str, Handler],
                                pulls: JetStreamContext.PullSubscription) -> None:
@@ -287,7 +301,7 @@ class Consumers:
                 await uow.commit()
 
     async def _handle_one(self, durable: str, d: _Delivery) -> None:
-        raw, ce_type = d.msg, d.meta.type
+        ce_type = d.meta.type
         token = otel_context.attach(propagate.extract(d.headers))
         try:
             with tracer.start_as_current_span(f"{durable} {ce_type}", kind=trace.SpanKind.CONSUMER):
@@ -300,14 +314,14 @@ class Consumers:
         except DomainError as exc:
             # A rule said no: retrying cannot change the answer.
             FAILED.labels(durable, ce_type).inc()
-            await self._dead_letter(durable, raw, f"{type(exc).__name__}: {exc.detail}")
+            await self._dead_letter(durable, d.msg, f"{type(exc).__name__}: {exc.detail}")
             await d.msg.term()
         except Exception as exc:
             FAILED.labels(durable, ce_type).inc()
-            delivered = raw.metadata.num_delivered if raw.metadata else 1
+            delivered = d.msg.metadata.num_delivered
             if delivered >= self._max_deliver:
                 log.exception("giving up on %s %s after %d deliveries", ce_type, d.meta.id, delivered)
-                await self._dead_letter(durable, raw, repr(exc))
+                await self._dead_letter(durable, d.msg, repr(exc))
                 await d.msg.term()
             else:
                 log.warning("retrying %s %s (delivery %d): %r", ce_type, d.meta.id, delivered, exc)

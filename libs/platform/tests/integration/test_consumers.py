@@ -29,13 +29,19 @@ def sample(cls, org):
                default_capacity=8, default_duration_minutes=45)
 
 
+async def rows_of(engine, table, org) -> int:
+    async with engine.connect() as conn:
+        return await conn.scalar(sa.select(sa.func.count()).select_from(table)
+                                 .where(table.c.organization_id == org))
+
+
 @contextlib.asynccontextmanager
 async def running_consumers(nats_url, sessions, handlers, *, max_deliver=5, waiting=()):
     """Consumers from now on; `waiting` events are published after the durable exists and before it pulls."""
     nc = await nats.connect(nats_url)
     consumers = Consumers(service=f"t{uuid.uuid4().hex[:8]}-platform",
                           uow_factory=lambda: UnitOfWork(sessions, source="/tests"), js=nc.jetstream,
-                          max_deliver=max_deliver, ack_wait_seconds=5, start="new", pull_seconds=1.0)
+                          max_deliver=max_deliver, ack_wait_seconds=5, start="new")
     subscription = Subscription(stream="SCHEDULING", handlers=handlers)
     await consumers.provision(nc.jetstream(), subscription)
     for out in waiting:
@@ -68,10 +74,7 @@ async def test_a_redelivered_event_is_handled_once(database, jetstream, nats_url
         await eventually(lambda: asyncio.sleep(0, result=other.id in seen))
         await asyncio.sleep(0.3)
         assert seen.count(out.id) == 1
-        async with engine.connect() as conn:
-            handled = await conn.scalar(sa.select(sa.func.count()).select_from(INBOX)
-                                        .where(INBOX.c.organization_id == org))
-        assert handled == 2
+        assert await rows_of(engine, INBOX, org) == 2
 
 
 async def test_a_failing_event_is_retried_then_dead_lettered(database, jetstream, nats_url):
@@ -113,10 +116,7 @@ async def test_waiting_events_are_handled_together_in_stream_order(database, jet
         ours = [(event_id, uow) for event_id, uow in seen if event_id in mine]
         assert [event_id for event_id, _ in ours] == [out.id for out in events]
         assert len({uow for _, uow in ours}) < len(events) / 2  # in one or two units of work, not ten
-        async with engine.connect() as conn:
-            written = await conn.scalar(sa.select(sa.func.count()).select_from(OUTBOX)
-                                        .where(OUTBOX.c.organization_id == org))
-        assert written == 10
+        assert await rows_of(engine, OUTBOX, org) == 10
 
 
 async def test_a_bad_event_in_a_batch_is_parked_and_the_rest_are_handled_once(database, jetstream, nats_url):
@@ -141,10 +141,6 @@ async def test_a_bad_event_in_a_batch_is_parked_and_the_rest_are_handled_once(da
                 break
         assert "That class type is no longer offered." in parked.headers["x-dead-letter-reason"]
         await eventually(lambda: asyncio.sleep(0, result=all(out.id in attempts for out in events)))
-        async with engine.connect() as conn:
-            written = await conn.scalar(sa.select(sa.func.count()).select_from(OUTBOX)
-                                        .where(OUTBOX.c.organization_id == org))
-            handled = await conn.scalar(sa.select(sa.func.count()).select_from(INBOX)
-                                        .where(INBOX.c.organization_id == org))
-        assert written == 4  # the batch that failed left nothing behind; each good event was written once
-        assert handled == 4
+        # The batch that failed left nothing behind; each good event was handled and written once.
+        assert await rows_of(engine, OUTBOX, org) == 4
+        assert await rows_of(engine, INBOX, org) == 4

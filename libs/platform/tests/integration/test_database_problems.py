@@ -1,6 +1,7 @@
 """A database that drops or refuses connections fails requests as a 503 to retry, never a 500."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import httpx
@@ -11,27 +12,35 @@ from studio_platform.db import make_engine
 from studio_platform.problems import install_problem_handlers
 
 
-async def test_a_dropped_connection_answers_503_once_then_the_pool_recovers(database):
-    url, engine, _ = database
+def client_for(backend: Callable[[], Awaitable[int | None]]) -> httpx.AsyncClient:
+    """A client of an app with the platform's problem handlers and `GET /backend` answered by `backend`."""
     app = FastAPI()
     install_problem_handlers(app)
+    app.get("/backend")(backend)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                             base_url="http://test")
 
-    @app.get("/backend")
+
+def assert_unavailable(answer: httpx.Response) -> None:
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["code"] == "database-unavailable" and answer.headers["retry-after"] == "1"
+
+
+async def test_a_dropped_connection_answers_503_once_then_the_pool_recovers(database):
+    url, engine, _ = database
+
     async def backend() -> int:
         async with engine.connect() as conn:
             return await conn.scalar(sa.text("SELECT pg_backend_pid()"))
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                                 base_url="http://test") as client:
+    async with client_for(backend) as client:
         pid = (await client.get("/backend")).json()  # now idle in the pool
         other = await asyncpg.connect(url)  # outside the pool, which would hand back the same connection
         try:
             assert await other.fetchval("SELECT pg_terminate_backend($1)", pid)
         finally:
             await other.close()
-        dropped = await client.get("/backend")
-        assert dropped.status_code == 503, dropped.text
-        assert dropped.json()["code"] == "database-unavailable" and dropped.headers["retry-after"] == "1"
+        assert_unavailable(await client.get("/backend"))
         again = await client.get("/backend")
         assert again.status_code == 200 and again.json() != pid
 
@@ -42,20 +51,14 @@ async def test_a_database_refusing_connections_answers_503(database):
     async with engine.begin() as conn:  # a role with no connections left: "too many connections" (53300)
         await conn.execute(sa.text(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0"))
     refused = make_engine(sa.make_url(url).set(username=role).render_as_string(hide_password=False))
-    app = FastAPI()
-    install_problem_handlers(app)
 
-    @app.get("/backend")
     async def backend() -> int:
         async with refused.connect() as conn:
             return await conn.scalar(sa.text("SELECT 1"))
 
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                                     base_url="http://test") as client:
-            answer = await client.get("/backend")
-        assert answer.status_code == 503, answer.text
-        assert answer.json()["code"] == "database-unavailable"
+        async with client_for(backend) as client:
+            assert_unavailable(await client.get("/backend"))
     finally:
         await refused.dispose()
         async with engine.begin() as conn:
@@ -64,17 +67,11 @@ async def test_a_database_refusing_connections_answers_503(database):
 
 async def test_a_deadlock_victim_answers_503_not_500(database):
     _, engine, _ = database
-    app = FastAPI()
-    install_problem_handlers(app)
 
-    @app.post("/victim")
-    async def victim() -> None:
+    async def backend() -> None:
         async with engine.begin() as conn:  # what PostgreSQL raises at the victim of a deadlock
             await conn.execute(sa.text(
                 "DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$"))
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                                 base_url="http://test") as client:
-        answer = await client.post("/victim")
-    assert answer.status_code == 503, answer.text
-    assert answer.json()["code"] == "database-unavailable" and answer.headers["retry-after"] == "1"
+    async with client_for(backend) as client:
+        assert_unavailable(await client.get("/backend"))

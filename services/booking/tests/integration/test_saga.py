@@ -251,3 +251,18 @@ async def test_billing_answers_are_handled_while_requests_hold_every_connection(
                 await reader.close()
 
         await eventually(confirmed, timeout=10)
+
+
+async def test_booking_attempts_wait_at_the_gate_while_it_is_full(studio, fake_billing):
+    lesson = await studio.add_class()
+    _, alice = studio.client()
+    gate = studio.app.state.booking_gate
+    slots = studio.app.state.settings.booking_attempts_at_once
+    for _ in range(slots):  # every slot taken, as in a rush
+        await gate.acquire()
+    attempt = asyncio.create_task(studio.book(lesson["class_id"], alice))
+    await asyncio.sleep(0.3)
+    assert not attempt.done() and (await studio.availability(lesson["class_id"]))["pending"] == 0
+    for _ in range(slots):
+        gate.release()
+    assert (await attempt).status_code == 201
