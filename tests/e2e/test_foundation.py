@@ -206,7 +206,9 @@ async def test_one_trace_runs_from_the_gateway_onto_the_bus(gateway, nats_url):
 async def test_callers_are_rate_limited(gateway):
     _, token = await sign_up(gateway, "Hasty Harry")
     statuses = [(await gateway.get("/v1/me", headers=bearer(token))).status_code for _ in range(125)]
-    assert statuses.count(200) == 120 and statuses[-1] == 429
+    # A sliding window weighs the last minute's count down as time passes: across a minute's boundary
+    # a request or two more may pass than the limit.
+    assert 120 <= statuses.count(200) <= 122 and statuses[-1] == 429
     refused = await gateway.get("/v1/me", headers=bearer(token))
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert int(refused.headers["retry-after"]) >= 1

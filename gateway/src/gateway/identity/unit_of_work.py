@@ -15,9 +15,9 @@ from studio_platform.uow import UnitOfWork
 
 class IdentityUnitOfWork(UnitOfWork):
     def _open(self) -> None:
-        self.users = UserRepository(self.session)
-        self.organizations = OrganizationRepository(self.session)
-        self.studios = StudioRepository(self.session)
-        self.memberships = MembershipRepository(self.session)
-        self.invitations = InvitationRepository(self.session)
-        self.refresh_tokens = RefreshTokenRepository(self.session)
+        self.users = UserRepository(self.db)
+        self.organizations = OrganizationRepository(self.db)
+        self.studios = StudioRepository(self.db)
+        self.memberships = MembershipRepository(self.db)
+        self.invitations = InvitationRepository(self.db)
+        self.refresh_tokens = RefreshTokenRepository(self.db)

@@ -1,8 +1,8 @@
-"""Async SQLAlchemy engine and sessions on asyncpg."""
+"""Async SQLAlchemy engines on asyncpg."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def asyncpg_url(url: str) -> str:
@@ -23,7 +23,3 @@ def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> Asy
     # its one request (answered 503, see problems.py) and the pool then replaces every older one.
     return create_async_engine(asyncpg_url(url), pool_size=pool_size, max_overflow=max_overflow)
 
-
-def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    # expire_on_commit=False: handlers shape replies from objects after the commit.
-    return async_sessionmaker(engine, expire_on_commit=False)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 # Streams keep events this long; an inbox must remember an id at least as long.
 STREAM_MAX_AGE_SECONDS = 30 * 24 * 3600
@@ -55,9 +55,9 @@ class Received:
     type: str
 
 
-async def claim(session: AsyncSession, *, consumer: str, events: Sequence[Received]) -> set[uuid.UUID]:
+async def claim(db: AsyncConnection, *, consumer: str, events: Sequence[Received]) -> set[uuid.UUID]:
     """The ids among `events` this consumer has not handled before (in this transaction's view)."""
-    result = await session.execute(_CLAIM, {"consumer": consumer, "ids": [e.id for e in events],
+    result = await db.execute(_CLAIM, {"consumer": consumer, "ids": [e.id for e in events],
                                             "organizations": [e.organization_id for e in events],
                                             "types": [e.type for e in events]})
     return set(result.scalars())

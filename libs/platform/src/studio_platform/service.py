@@ -18,11 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from studio_platform.auth import TokenVerifier
 from studio_platform.bus import DEAD_LETTER_STREAM, Consumers, Subscription, connect, ensure_streams
-from studio_platform.db import make_engine, make_session_factory
+from studio_platform.db import make_engine
 from studio_platform.health import health_router
 from studio_platform.outbox import OutboxRelay
 from studio_platform.problems import install_problem_handlers
@@ -71,13 +70,11 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
                              max_overflow=settings.db_max_overflow)
-        sessions: async_sessionmaker[AsyncSession] = make_session_factory(engine)
         # The bus side (consumers, outbox relay) has connections of its own, so the saga's next step
         # never queues for a connection behind a burst of client requests.
         bus_engine = make_engine(settings.database_url, pool_size=settings.db_bus_pool_size, max_overflow=0)
-        bus_sessions = make_session_factory(bus_engine)
         app.state.engine = engine
-        app.state.uow = lambda: defn.uow_class(sessions, source=f"/services/{defn.name}")
+        app.state.uow = lambda: defn.uow_class(engine, source=f"/services/{defn.name}")
         app.state.token_verifier = TokenVerifier(issuer=settings.auth_issuer, audience=settings.auth_audience,
                                                  jwks_url=settings.auth_jwks_url, jwks=settings.auth_jwks)
         nc = await connect(settings.nats_url, name=defn.name)
@@ -86,7 +83,7 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
         await ensure_streams(js, {*defn.publishes, *(s.stream for s in defn.subscriptions), DEAD_LETTER_STREAM})
 
         consumers = Consumers(service=settings.durable_prefix + defn.name,
-                              uow_factory=lambda: defn.uow_class(bus_sessions, source=f"/services/{defn.name}"),
+                              uow_factory=lambda: defn.uow_class(bus_engine, source=f"/services/{defn.name}"),
                               js=lambda: js,
                               max_deliver=settings.consumer_max_deliver,
                               ack_wait_seconds=settings.consumer_ack_wait_seconds,

@@ -16,7 +16,7 @@ from typing import Self
 import sqlalchemy as sa
 from opentelemetry import propagate
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from studio_contracts import Event
 from studio_platform import inbox
@@ -58,10 +58,14 @@ def _autocommit(engine: AsyncEngine) -> AsyncEngine:
 
 
 class UnitOfWork:
-    """Subclass per service to add repositories in `_open` (they share `self.session`)."""
+    """Subclass per service to add repositories in `_open` (they share `self.db`).
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], *, source: str) -> None:
-        self._session_factory = session_factory
+    `self.db` is a Core connection, not an ORM session: the repositories map rows to domain objects
+    themselves, and a session's bookkeeping around every statement cost more than the statement.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, source: str) -> None:
+        self._engine = engine
         self.source = source
         self._events: list[dict] = []
         self._notices: list[tuple[str, str]] = []
@@ -77,23 +81,20 @@ class UnitOfWork:
         return self
 
     async def __aenter__(self) -> Self:
-        if self._reads_only:
-            self.session = self._session_factory(bind=_autocommit(self._session_factory.kw["bind"]))
-        else:
-            self.session = self._session_factory()
+        self.db = await (_autocommit(self._engine) if self._reads_only else self._engine).connect()
         self._events, self._notices = [], []
         self._open()
         return self
 
     def _open(self) -> None:
-        """Build repositories on `self.session`."""
+        """Build repositories on `self.db`."""
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._reads_only = False
         await self.rollback()
-        await self.session.close()
+        await self.db.close()
 
     def publish(self, event: Event, *, subject: str | None = None, deliver_at: datetime | None = None) -> uuid.UUID:
         """Queue an event to be written to the outbox when this unit commits.
@@ -125,7 +126,7 @@ class UnitOfWork:
 
     async def claim_inbox(self, consumer: str, events: Sequence[inbox.Received]) -> set[uuid.UUID]:
         """Record `events` as handled by `consumer`; returns the ids it had not handled before."""
-        return await inbox.claim(self.session, consumer=consumer, events=events)
+        return await inbox.claim(self.db, consumer=consumer, events=events)
 
     def notify(self, channel: str, payload: str) -> None:
         """A PostgreSQL NOTIFY sent with this unit's commit (and only if it commits)."""
@@ -133,12 +134,12 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         if self._events or self._notices:
-            await self.session.execute(_WRITE_OUTBOX, {"rows": self._events,
+            await self.db.execute(_WRITE_OUTBOX, {"rows": self._events,
                                                        "channels": [c for c, _ in self._notices],
                                                        "payloads": [p for _, p in self._notices]})
             self._events, self._notices = [], []
-        await self.session.commit()
+        await self.db.commit()
 
     async def rollback(self) -> None:
         self._events, self._notices = [], []
-        await self.session.rollback()
+        await self.db.rollback()

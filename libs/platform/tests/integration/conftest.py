@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from studio_platform.bus import ensure_streams
-from studio_platform.db import make_engine, make_session_factory
+from studio_platform.db import make_engine
 from studio_platform.inbox import inbox_table
 from studio_platform.outbox import outbox_table
 from studio_platform.testing import recreate_database
@@ -21,7 +21,7 @@ async def database(database_server_url):
     inbox_table(metadata)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-    yield url, engine, make_session_factory(engine)
+    yield url, engine
     await engine.dispose()
 
 

@@ -36,11 +36,11 @@ async def rows_of(engine, table, org) -> int:
 
 
 @contextlib.asynccontextmanager
-async def running_consumers(nats_url, sessions, handlers, *, max_deliver=5, waiting=()):
+async def running_consumers(nats_url, engine, handlers, *, max_deliver=5, waiting=()):
     """Consumers from now on; `waiting` events are published after the durable exists and before it pulls."""
     nc = await nats.connect(nats_url)
     consumers = Consumers(service=f"t{uuid.uuid4().hex[:8]}-platform",
-                          uow_factory=lambda: UnitOfWork(sessions, source="/tests"), js=nc.jetstream,
+                          uow_factory=lambda: UnitOfWork(engine, source="/tests"), js=nc.jetstream,
                           max_deliver=max_deliver, ack_wait_seconds=5, start="new")
     subscription = Subscription(stream="SCHEDULING", handlers=handlers)
     await consumers.provision(nc.jetstream(), subscription)
@@ -57,14 +57,14 @@ async def running_consumers(nats_url, sessions, handlers, *, max_deliver=5, wait
 
 
 async def test_a_redelivered_event_is_handled_once(database, jetstream, nats_url):
-    _, engine, sessions = database
+    _, engine = database
     org = uuid.uuid4()
     seen = []
 
     async def handle(event, meta, uow):
         seen.append(meta.id)
 
-    async with running_consumers(nats_url, sessions, {ClassTypeCreated: handle}):
+    async with running_consumers(nats_url, engine, {ClassTypeCreated: handle}):
         out = outgoing(sample(ClassTypeCreated, org))
         for _ in range(3):  # the same event, published as three different messages
             await jetstream.publish(out.nats_subject, out.data, headers={**out.headers(),
@@ -78,7 +78,7 @@ async def test_a_redelivered_event_is_handled_once(database, jetstream, nats_url
 
 
 async def test_a_failing_event_is_retried_then_dead_lettered(database, jetstream, nats_url):
-    _, _, sessions = database
+    _, engine = database
     attempts = []
 
     async def always_fails(event, meta, uow):
@@ -87,7 +87,7 @@ async def test_a_failing_event_is_retried_then_dead_lettered(database, jetstream
 
     dead = await jetstream.subscribe("deadletter.>", ordered_consumer=True,
                                      deliver_policy=nats.js.api.DeliverPolicy.NEW)
-    async with running_consumers(nats_url, sessions, {ClassTypeUpdated: always_fails}, max_deliver=2):
+    async with running_consumers(nats_url, engine, {ClassTypeUpdated: always_fails}, max_deliver=2):
         out = outgoing(sample(ClassTypeUpdated, uuid.uuid4()))
         await jetstream.publish(out.nats_subject, out.data, headers=out.headers())
         while True:
@@ -100,7 +100,7 @@ async def test_a_failing_event_is_retried_then_dead_lettered(database, jetstream
 
 
 async def test_waiting_events_are_handled_together_in_stream_order(database, jetstream, nats_url):
-    _, engine, sessions = database
+    _, engine = database
     org = uuid.uuid4()
     events = [outgoing(sample(ClassTypeCreated, org)) for _ in range(10)]
     seen: list[tuple[uuid.UUID, int]] = []
@@ -109,7 +109,7 @@ async def test_waiting_events_are_handled_together_in_stream_order(database, jet
         seen.append((meta.id, id(uow)))
         uow.publish(event)
 
-    async with running_consumers(nats_url, sessions, {ClassTypeCreated: handle}, waiting=events):
+    async with running_consumers(nats_url, engine, {ClassTypeCreated: handle}, waiting=events):
         # All waiting before the consumer pulls, so one pull brings them all.
         mine = {out.id for out in events}
         await eventually(lambda: asyncio.sleep(0, result=mine <= {event_id for event_id, _ in seen}))
@@ -120,7 +120,7 @@ async def test_waiting_events_are_handled_together_in_stream_order(database, jet
 
 
 async def test_a_bad_event_in_a_batch_is_parked_and_the_rest_are_handled_once(database, jetstream, nats_url):
-    _, engine, sessions = database
+    _, engine = database
     org = uuid.uuid4()
     events = [outgoing(sample(ClassTypeCreated, org)) for _ in range(5)]
     bad = events[2].id
@@ -134,7 +134,7 @@ async def test_a_bad_event_in_a_batch_is_parked_and_the_rest_are_handled_once(da
             raise Conflict("That class type is no longer offered.", code="class-type-retired")
         uow.publish(event)
 
-    async with running_consumers(nats_url, sessions, {ClassTypeCreated: handle}, waiting=events):
+    async with running_consumers(nats_url, engine, {ClassTypeCreated: handle}, waiting=events):
         while True:
             parked = await dead.next_msg(timeout=15)
             if parked.headers.get("ce-id") == str(bad):

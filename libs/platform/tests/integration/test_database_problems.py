@@ -27,7 +27,7 @@ def assert_unavailable(answer: httpx.Response) -> None:
 
 
 async def test_a_dropped_connection_answers_503_once_then_the_pool_recovers(database):
-    url, engine, _ = database
+    url, engine = database
 
     async def backend() -> int:
         async with engine.connect() as conn:
@@ -46,7 +46,7 @@ async def test_a_dropped_connection_answers_503_once_then_the_pool_recovers(data
 
 
 async def test_a_database_refusing_connections_answers_503(database):
-    url, engine, _ = database
+    url, engine = database
     role = f"full_{uuid.uuid4().hex[:8]}"
     async with engine.begin() as conn:  # a role with no connections left: "too many connections" (53300)
         await conn.execute(sa.text(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0"))
@@ -66,7 +66,7 @@ async def test_a_database_refusing_connections_answers_503(database):
 
 
 async def test_a_deadlock_victim_answers_503_not_500(database):
-    _, engine, _ = database
+    _, engine = database
 
     async def backend() -> None:
         async with engine.begin() as conn:  # what PostgreSQL raises at the victim of a deadlock

@@ -21,8 +21,8 @@ def class_type_created(org):
                             default_capacity=10, default_duration_minutes=50)
 
 
-async def commit_one_event(sessions) -> str:
-    async with UnitOfWork(sessions, source="/tests") as uow:
+async def commit_one_event(engine) -> str:
+    async with UnitOfWork(engine, source="/tests") as uow:
         event_id = uow.publish(class_type_created(uuid.uuid4()), subject="the-subject")
         await uow.commit()
     return str(event_id)
@@ -54,8 +54,8 @@ CRASH_AFTER_PUBLISH = textwrap.dedent("""
 
 async def test_relay_killed_between_publish_and_mark_publishes_exactly_once(database, jetstream, nats_url,
                                                                              messages_with_id):
-    url, engine, sessions = database
-    event_id = await commit_one_event(sessions)  # committed while no relay runs
+    url, engine = database
+    event_id = await commit_one_event(engine)  # committed while no relay runs
 
     crashed = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", CRASH_AFTER_PUBLISH, url, nats_url],
                                       timeout=60)
@@ -72,8 +72,8 @@ async def test_relay_killed_between_publish_and_mark_publishes_exactly_once(data
 
 
 async def test_rolled_back_events_are_never_published(database):
-    _, engine, sessions = database
-    async with UnitOfWork(sessions, source="/tests") as uow:
+    _, engine = database
+    async with UnitOfWork(engine, source="/tests") as uow:
         uow.publish(class_type_created(uuid.uuid4()))
         # leaving without commit rolls back
     async with engine.connect() as conn:
@@ -81,8 +81,8 @@ async def test_rolled_back_events_are_never_published(database):
 
 
 async def test_published_events_read_with_the_cloudevents_sdk(database, jetstream, messages_with_id):
-    _, engine, sessions = database
-    event_id = await commit_one_event(sessions)
+    _, engine = database
+    event_id = await commit_one_event(engine)
     await OutboxRelay(engine, jetstream, name="sdk-test").drain_once()
     [msg] = await messages_with_id(jetstream, ClassTypeCreated.subject(), event_id)
 
@@ -97,13 +97,13 @@ async def test_published_events_read_with_the_cloudevents_sdk(database, jetstrea
 
 
 async def test_relay_run_publishes_promptly_on_notify(database, jetstream):
-    _, engine, sessions = database
+    _, engine = database
     relay = OutboxRelay(engine, jetstream, name="notify-test", poll_seconds=30)  # polling alone would be slow
     task = asyncio.create_task(relay.run())
     try:
         await asyncio.sleep(0.5)  # let it take the lead and LISTEN
         started = time.monotonic()
-        event_id = await commit_one_event(sessions)
+        event_id = await commit_one_event(engine)
         while await published_at(engine, event_id) is None:
             assert time.monotonic() - started < 5, "NOTIFY did not wake the relay"
             await asyncio.sleep(0.02)

@@ -12,7 +12,7 @@ from studio_platform.uow import UnitOfWork
 
 
 async def test_notices_and_events_go_out_with_the_commit_only(database):
-    url, engine, sessions = database
+    url, engine = database
     heard: list[str] = []
     listener = await asyncpg.connect(url)
     await listener.add_listener("tests", lambda *args: heard.append(args[-1]))
@@ -20,15 +20,15 @@ async def test_notices_and_events_go_out_with_the_commit_only(database):
     event = ClassTypeCreated(organization_id=org, class_type_id=uuid.uuid4(), name="Barre", colour="#abcdef",
                              default_capacity=8, default_duration_minutes=45)
     try:
-        async with UnitOfWork(sessions, source="/tests") as uow:
+        async with UnitOfWork(engine, source="/tests") as uow:
             uow.notify("tests", "rolled back")
             uow.publish(event)
-        async with UnitOfWork(sessions, source="/tests") as uow:
+        async with UnitOfWork(engine, source="/tests") as uow:
             uow.notify("tests", "first")
             uow.notify("tests", "second")
             ids = [uow.publish(event), uow.publish(event)]
             await uow.commit()
-        async with UnitOfWork(sessions, source="/tests") as uow:
+        async with UnitOfWork(engine, source="/tests") as uow:
             uow.notify("tests", "alone")  # no events: the notice still goes
             await uow.commit()
         for _ in range(50):
@@ -45,13 +45,13 @@ async def test_notices_and_events_go_out_with_the_commit_only(database):
 
 
 async def test_a_reading_unit_opens_no_transaction(database):
-    _, _, sessions = database
-    uow = UnitOfWork(sessions, source="/tests")
+    _, engine = database
+    uow = UnitOfWork(engine, source="/tests")
 
     async def two_clock_readings() -> tuple:
-        first = await uow.session.scalar(sa.text("SELECT now()"))
+        first = await uow.db.scalar(sa.text("SELECT now()"))
         await asyncio.sleep(0.01)
-        return first, await uow.session.scalar(sa.text("SELECT now()"))
+        return first, await uow.db.scalar(sa.text("SELECT now()"))
 
     async with uow.reading():
         first, second = await two_clock_readings()

@@ -5,7 +5,7 @@ from studio_platform.uow import UnitOfWork
 
 class BillingUnitOfWork(UnitOfWork):
     def _open(self) -> None:
-        self.products = ProductRepository(self.session)
-        self.packages = PackageRepository(self.session)
-        self.ledger = LedgerRepository(self.session)
-        self.reservations = ReservationRepository(self.session)
+        self.products = ProductRepository(self.db)
+        self.packages = PackageRepository(self.db)
+        self.ledger = LedgerRepository(self.db)
+        self.reservations = ReservationRepository(self.db)

@@ -22,16 +22,16 @@ class BookingUnitOfWork(UnitOfWork):
     saga_timeout: timedelta
 
     def _open(self) -> None:
-        self.classes = ClassRepository(self.session)
-        self.bookings = BookingRepository(self.session)
-        self.waitlist = WaitlistRepository(self.session)
-        self.policies = PolicyRepository(self.session, self.default_policy)
-        self.suspensions = SuspensionRepository(self.session)
-        self.members = MemberRepository(self.session)
+        self.classes = ClassRepository(self.db)
+        self.bookings = BookingRepository(self.db)
+        self.waitlist = WaitlistRepository(self.db)
+        self.policies = PolicyRepository(self.db, self.default_policy)
+        self.suspensions = SuspensionRepository(self.db)
+        self.members = MemberRepository(self.db)
 
     async def lock_client(self, organization_id: object, client_id: object) -> None:
         """Serialize one client's bookings (overlap checks) without touching anyone else's."""
-        await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+        await self.db.execute(sa.select(sa.func.pg_advisory_xact_lock(
             sa.func.hashtextextended(f"{organization_id}:{client_id}", 0))))
 
     def announce_outcome(self, booking: Booking) -> None:

@@ -4,6 +4,6 @@ from studio_platform.uow import UnitOfWork
 
 class SchedulingUnitOfWork(UnitOfWork):
     def _open(self) -> None:
-        self.class_types = ClassTypeRepository(self.session)
-        self.classes = ClassSessionRepository(self.session)
-        self.directory = DirectoryRepository(self.session)
+        self.class_types = ClassTypeRepository(self.db)
+        self.classes = ClassSessionRepository(self.db)
+        self.directory = DirectoryRepository(self.db)

@@ -169,7 +169,7 @@ async def test_studio_copy_follows_identity_events_off_the_bus(scheduling, nats_
     async def copied():
         async with app.state.uow() as uow:
             assert isinstance(uow, SchedulingUnitOfWork)
-            rows = (await uow.session.execute(studios.select().where(studios.c.id == studio_id))).all()
+            rows = (await uow.db.execute(studios.select().where(studios.c.id == studio_id))).all()
             return rows if rows and rows[0].name == "Soho" else None
 
     assert await eventually(copied)

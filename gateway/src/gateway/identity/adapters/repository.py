@@ -16,7 +16,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.identity.adapters.tables import (
     invitations,
@@ -45,19 +45,19 @@ def _with_studios(row: sa.RowMapping) -> dict[str, Any]:
 
 
 class _Repository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     async def _insert_unless_taken(self, table: sa.Table, obj: Any) -> bool:
-        result = await self._session.execute(
+        result = await self._db.execute(
             insert(table).values(_values(obj)).on_conflict_do_nothing().returning(table.c.id))
         return result.first() is not None
 
     async def _one(self, query: sa.Select) -> sa.RowMapping | None:
-        return (await self._session.execute(query)).mappings().first()
+        return (await self._db.execute(query)).mappings().first()
 
     async def _all(self, query: sa.Select) -> list[sa.RowMapping]:
-        return list((await self._session.execute(query)).mappings())
+        return list((await self._db.execute(query)).mappings())
 
 
 class UserRepository(_Repository):
@@ -74,10 +74,10 @@ class UserRepository(_Repository):
         return User(**row) if row else None
 
     async def set_password_hash(self, user_id: UUID, password_hash: str) -> None:
-        await self._session.execute(sa.update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+        await self._db.execute(sa.update(users).where(users.c.id == user_id).values(password_hash=password_hash))
 
     async def mark_email_verified(self, user_id: UUID) -> None:
-        await self._session.execute(sa.update(users).where(users.c.id == user_id, users.c.email_verified_at.is_(None))
+        await self._db.execute(sa.update(users).where(users.c.id == user_id, users.c.email_verified_at.is_(None))
                                     .values(email_verified_at=sa.func.now()))
 
 
@@ -110,8 +110,8 @@ class StudioRepository(_Repository):
         """False when the new name is another studio's."""
         try:
             # A savepoint: the unique name constraint may refuse, and the transaction must live on.
-            async with self._session.begin_nested():
-                await self._session.execute(
+            async with self._db.begin_nested():
+                await self._db.execute(
                     sa.update(studios)
                     .where(studios.c.organization_id == studio.organization_id, studios.c.id == studio.id)
                     .values(name=studio.name, time_zone=studio.time_zone, address=studio.address))
@@ -124,7 +124,7 @@ class StudioRepository(_Repository):
         wanted = set(studio_ids)
         if not wanted:
             return set()
-        rows = await self._session.execute(sa.select(studios.c.id).where(
+        rows = await self._db.execute(sa.select(studios.c.id).where(
             studios.c.organization_id == organization_id, studios.c.id.in_(wanted)))
         return wanted - set(rows.scalars())
 
@@ -155,14 +155,14 @@ class MembershipRepository(_Repository):
         return result
 
     async def update(self, membership: Membership) -> None:
-        await self._session.execute(
+        await self._db.execute(
             sa.update(memberships)
             .where(memberships.c.organization_id == membership.organization_id, memberships.c.id == membership.id)
             .values(role=membership.role, studio_ids=sorted(membership.studio_ids)))
 
     async def lock_owners(self, organization_id: UUID) -> int:
         """Count the owners, locking their rows so two demotions cannot both see a second owner."""
-        rows = await self._session.execute(
+        rows = await self._db.execute(
             sa.select(memberships.c.id)
             .where(memberships.c.organization_id == organization_id, memberships.c.role == "owner")
             .order_by(memberships.c.id).with_for_update())
@@ -192,7 +192,7 @@ def _member(row: sa.RowMapping) -> Member:
 
 class InvitationRepository(_Repository):
     async def add(self, invitation: Invitation) -> None:
-        await self._session.execute(sa.insert(invitations).values(_values(invitation)))
+        await self._db.execute(sa.insert(invitations).values(_values(invitation)))
 
     async def by_token_hash(self, token_hash: str) -> Invitation | None:
         row = await self._one(sa.select(invitations).where(invitations.c.token_hash == token_hash))
@@ -200,7 +200,7 @@ class InvitationRepository(_Repository):
 
     async def claim(self, invitation_id: UUID) -> bool:
         """Mark accepted unless someone else did first (the row lock makes the loser wait, then miss)."""
-        result = await self._session.execute(
+        result = await self._db.execute(
             sa.update(invitations)
             .where(invitations.c.id == invitation_id, invitations.c.accepted_at.is_(None))
             .values(accepted_at=sa.func.now()).returning(invitations.c.id))
@@ -217,7 +217,7 @@ class InvitationRepository(_Repository):
 
 class RefreshTokenRepository(_Repository):
     async def add(self, token: RefreshToken) -> None:
-        await self._session.execute(sa.insert(refresh_tokens).values(_values(token)))
+        await self._db.execute(sa.insert(refresh_tokens).values(_values(token)))
 
     async def get(self, token_hash: str) -> RefreshToken | None:
         row = await self._one(sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash))
@@ -225,18 +225,18 @@ class RefreshTokenRepository(_Repository):
 
     async def claim(self, token_hash: str) -> RefreshToken | None:
         """Revoke the token if it is still live and return it; None when it was not (one winner per token)."""
-        row = (await self._session.execute(
+        row = (await self._db.execute(
             sa.update(refresh_tokens)
             .where(refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.revoked_at.is_(None))
             .values(revoked_at=sa.func.now()).returning(*refresh_tokens.c))).mappings().first()
         return RefreshToken(**row) if row else None
 
     async def mark_replaced(self, token_id: UUID, replaced_by: UUID) -> None:
-        await self._session.execute(
+        await self._db.execute(
             sa.update(refresh_tokens).where(refresh_tokens.c.id == token_id).values(replaced_by=replaced_by))
 
     async def revoke_family(self, family_id: UUID) -> None:
-        await self._session.execute(
+        await self._db.execute(
             sa.update(refresh_tokens)
             .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
             .values(revoked_at=sa.func.now()))

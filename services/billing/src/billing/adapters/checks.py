@@ -17,14 +17,14 @@ from collections import defaultdict
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing.adapters.ledger import counters_of
 from billing.adapters.tables import credit_entries, credit_lots, reservations
 from billing.domain.credits import Counters, Move
 
 
-async def credit_invariant_violations(db: AsyncConnection | AsyncSession, organization_id: UUID) -> list[str]:
+async def credit_invariant_violations(db: AsyncConnection, organization_id: UUID) -> list[str]:
     """Every way the organization's credits disagree with themselves; an empty list when they are right."""
     lots = {r.id: r for r in await db.execute(
         sa.select(credit_lots).where(credit_lots.c.organization_id == organization_id))}
@@ -58,7 +58,7 @@ async def credit_invariant_violations(db: AsyncConnection | AsyncSession, organi
     return violations
 
 
-async def reservation_states(db: AsyncConnection | AsyncSession, organization_id: UUID) -> dict[UUID, str]:
+async def reservation_states(db: AsyncConnection, organization_id: UUID) -> dict[UUID, str]:
     """Each booking billing has heard of, and where its credit stands (reserved, rejected, released, ...)."""
     rows = await db.execute(sa.select(reservations.c.booking_id, reservations.c.status)
                             .where(reservations.c.organization_id == organization_id))

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing.adapters.tables import credit_entries, credit_lots, packages
 from billing.domain.allocation import LotOption
@@ -34,8 +34,8 @@ def _lot(row: Any) -> CreditLot:
 
 
 class LedgerRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     async def open_lot(self, lot: CreditLot) -> bool:
         """Insert an empty lot; False when the package already has one from that moment (a week granted before)."""

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing.adapters.tables import packages, products, reservations
 from billing.domain.packages import ClientPackage
@@ -41,8 +41,8 @@ def _name_taken(product: Product) -> Conflict:
 
 
 class ProductRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     async def add(self, product: Product) -> None:
         try:
@@ -79,8 +79,8 @@ def _package(row: Any) -> ClientPackage:
 
 
 class PackageRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     async def add(self, package: ClientPackage) -> None:
         await self._db.execute(sa.insert(packages).values(**asdict(package)))
@@ -140,8 +140,8 @@ def _reservation(row: Any) -> Reservation:
 
 
 class ReservationRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     async def lock(self, organization_id: UUID, booking_id: UUID) -> None:
         """Take the booking's lock until the transaction ends: its commands are handled one at a time.

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from booking.adapters.tables import booking_policies, bookings, class_copies, members, suspensions, waitlist_entries
 from booking.domain.bookings import ACTIVE, Booking
@@ -37,8 +37,8 @@ def _seats(row: Any) -> Seats:
 
 
 class ClassRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     def _where(self, organization_id: UUID, class_id: UUID) -> sa.ColumnElement[bool]:
         return sa.and_(class_copies.c.organization_id == organization_id, class_copies.c.id == class_id)
@@ -102,8 +102,8 @@ class ClassRepository:
 
 
 class BookingRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     async def add(self, booking: Booking) -> None:
         await self._db.execute(sa.insert(bookings).values(**{k: getattr(booking, k) for k in _BOOKING_FIELDS}))
@@ -186,8 +186,8 @@ class BookingRepository:
 
 
 class WaitlistRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     def _from(self, row: Any) -> WaitlistEntry:
         return WaitlistEntry(**{k: getattr(row, k) for k in _ENTRY_FIELDS})
@@ -249,8 +249,8 @@ class WaitlistRepository:
 
 
 class SuspensionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     async def until(self, organization_id: UUID, client_id: UUID, now: datetime) -> datetime | None:
         return (await self._db.execute(sa.select(suspensions.c.until).where(
@@ -274,8 +274,8 @@ class SuspensionRepository:
 class MemberRepository:
     """Names of the organization's people, as identity last told us (for rosters)."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     async def remember(self, organization_id: UUID, user_id: UUID, *, name: str, email: str, role: str) -> None:
         stmt = insert(members).values(organization_id=organization_id, user_id=user_id, name=name, email=email,
@@ -293,8 +293,8 @@ class MemberRepository:
 
 
 class PolicyRepository:
-    def __init__(self, session: AsyncSession, default: BookingPolicy) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection, default: BookingPolicy) -> None:
+        self._db = db
         self._default = default
 
     async def for_studio(self, organization_id: UUID, studio_id: UUID) -> BookingPolicy:

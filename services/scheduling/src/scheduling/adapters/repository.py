@@ -9,7 +9,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scheduling.adapters.tables import class_sessions, class_types, members, studios
 from scheduling.domain.browse import BrowseQuery
@@ -31,8 +31,8 @@ def _session_values(session: ClassSession) -> dict[str, Any]:
 
 
 class ClassTypeRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     async def add(self, class_type: ClassType) -> None:
         try:
@@ -79,8 +79,8 @@ def _class_type(row: Any) -> ClassType:
 
 
 class ClassSessionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     async def add(self, session: ClassSession) -> None:
         await self._db.execute(sa.insert(class_sessions).values(**_session_values(session)))
@@ -143,8 +143,8 @@ class ClassSessionRepository:
 class DirectoryRepository:
     """Studios and members as identity last told us."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._db = session
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
     async def upsert_studio(self, studio: Studio) -> None:
         stmt = insert(studios).values(**asdict(studio))
