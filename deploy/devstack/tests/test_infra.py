@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -297,6 +298,12 @@ def test_orphan_postmaster_detection(tmp_path: Path) -> None:
         [sys.executable, "-c", "import time; time.sleep(60)", "-D", str(data_dir)]
     )
     try:
+        # Its command line shows the data dir once the interpreter has started (not at once on a busy machine).
+        cmdline = Path(f"/proc/{sleeper.pid}/cmdline")
+        for _ in range(100):
+            if str(data_dir).encode() in cmdline.read_bytes().split(b"\0"):
+                break
+            time.sleep(0.05)
         pid_file.write_text(f"{sleeper.pid}\n")
         assert _orphan_postmaster(data_dir)
         assert pid_file.exists()

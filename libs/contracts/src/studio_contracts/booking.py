@@ -95,6 +95,12 @@ class WaitlistSkipped(WaitlistSnapshot):
 
 
 class ClassAvailabilityChanged(Event):
+    """A class's seats as browsing shows them changed: spots left (a seat held or freed), the waitlist, the capacity.
+
+    A held seat becoming confirmed changes none of them and is not announced here (`booking.booking.confirmed`
+    says it), so `confirmed` and `pending` are as of the last change announced; their sum is always current.
+    """
+
     type = "booking.class.availability_changed.v1"
     class_id: UUID
     studio_id: UUID
@@ -106,8 +112,8 @@ class ClassAvailabilityChanged(Event):
     seats_version: int = 0  # rises with every change: apply only a newer one
 
 
-class SagaDeadline(Event):
-    """Scheduled with the booking (a JetStream `@at` schedule); if the booking is still pending then, it fails."""
+class BookingTick(Event):
+    """A repeating JetStream schedule fires this; booking then fails the sagas past their deadline."""
 
-    type = "booking.saga.deadline.v1"
-    booking_id: UUID
+    type = "booking.job.tick.v1"
+    inbox = False

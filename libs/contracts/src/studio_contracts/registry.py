@@ -41,7 +41,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         booking.WaitlistPromoted,
         booking.WaitlistSkipped,
         booking.ClassAvailabilityChanged,
-        booking.SagaDeadline,
+        booking.BookingTick,
     )
 }
 

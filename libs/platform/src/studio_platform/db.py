@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def asyncpg_url(url: str) -> str:
@@ -23,3 +26,23 @@ def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> Asy
     # its one request (answered 503, see problems.py) and the pool then replaces every older one.
     return create_async_engine(asyncpg_url(url), pool_size=pool_size, max_overflow=max_overflow)
 
+
+
+# Hot statements are built once, at import, with their values as parameters: building a statement and
+# its cache key on every call cost SQLAlchemy more than running it.
+def matching(table: sa.Table, *columns: str) -> sa.ColumnElement[bool]:
+    """`column = :w_column` for each column (the prefix keeps clear of an UPDATE's own SET parameters)."""
+    return sa.and_(*(table.c[name] == sa.bindparam(f"w_{name}") for name in columns))
+
+
+def match(**values: Any) -> dict[str, Any]:
+    """The parameters of `matching`."""
+    return {f"w_{name}": value for name, value in values.items()}
+
+
+_XACT_LOCK = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.Text), 0)))
+
+
+async def advisory_xact_lock(db: AsyncConnection, key: str) -> None:
+    """A lock on `key` until the transaction ends, touching no row."""
+    await db.execute(_XACT_LOCK, {"key": key})

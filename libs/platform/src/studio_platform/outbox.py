@@ -11,7 +11,6 @@ holds a PostgreSQL advisory lock and works; the others wait for it.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import zlib
 from datetime import timedelta
@@ -20,7 +19,7 @@ import asyncpg
 import sqlalchemy as sa
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -59,6 +58,12 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
 
 _md = sa.MetaData()
 OUTBOX = outbox_table(_md)
+# Built once (see db.py); the data as PostgreSQL's own JSON text, sent as it is rather than decoded and encoded again.
+_UNPUBLISHED = (sa.select(*(c for c in OUTBOX.c if c.name != "data"), OUTBOX.c.data.cast(sa.Text).label("data"))
+                .where(OUTBOX.c.published_at.is_(None)).order_by(OUTBOX.c.seq).limit(sa.bindparam("batch"))
+                .with_for_update(skip_locked=True))
+_MARK_PUBLISHED = (sa.update(OUTBOX).where(OUTBOX.c.seq == sa.any_(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger))))
+                   .values(published_at=sa.func.now()))
 
 
 def _row_to_event(row: sa.Row) -> OutgoingEvent:
@@ -70,7 +75,7 @@ def _row_to_event(row: sa.Row) -> OutgoingEvent:
         subject=row.subject,
         time=row.time,
         organization_id=row.organization_id,
-        data=json.dumps(row.data, separators=(",", ":")).encode(),
+        data=row.data.encode(),
         traceparent=row.traceparent,
         extra_headers=row.headers,
     )
@@ -141,15 +146,7 @@ class OutboxRelay:
         version for that reason.
         """
         async with self._engine.begin() as db:
-            rows = (
-                await db.execute(
-                    sa.select(OUTBOX)
-                    .where(OUTBOX.c.published_at.is_(None))
-                    .order_by(OUTBOX.c.seq)
-                    .limit(self._batch)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = (await db.execute(_UNPUBLISHED, {"batch": self._batch})).all()
             if not rows:
                 return 0
             events = [_row_to_event(r) for r in rows]
@@ -162,9 +159,7 @@ class OutboxRelay:
         return len(rows)
 
     async def mark_published(self, db: AsyncConnection, seqs: list[int]) -> None:
-        await db.execute(
-            sa.update(OUTBOX).where(OUTBOX.c.seq.in_(seqs)).values(published_at=sa.func.now())
-        )
+        await db.execute(_MARK_PUBLISHED, {"seqs": seqs})
 
     async def _sweep(self) -> None:
         """Forget sent events after a few days, and handled ids once the stream can no longer redeliver them."""

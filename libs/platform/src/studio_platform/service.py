@@ -17,10 +17,19 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
+from nats.js import JetStreamContext
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from studio_contracts import Event
 from studio_platform.auth import TokenVerifier
-from studio_platform.bus import DEAD_LETTER_STREAM, Consumers, Subscription, connect, ensure_streams
+from studio_platform.bus import (
+    DEAD_LETTER_STREAM,
+    Consumers,
+    Subscription,
+    connect,
+    ensure_repeating_schedule,
+    ensure_streams,
+)
 from studio_platform.db import make_engine
 from studio_platform.health import health_router
 from studio_platform.outbox import OutboxRelay
@@ -44,9 +53,24 @@ class ServiceDefinition:
     subscriptions: Sequence[Subscription] = ()
     # Extra work that lives as long as the app (e.g. a job worker); started after the bus.
     background: Sequence[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=tuple)
+    # (event, JetStream schedule spec such as "@every 1m"): periodic work, fired on the service's own subscription.
+    repeating: Sequence[tuple[Event, str]] = ()
     run_relay: bool = True
     # (middleware class, options), applied inside request ids and metrics.
     middleware: Sequence[tuple[type, dict[str, Any]]] = ()
+
+
+async def _keep_repeating(js: JetStreamContext, event: Event, every: str, source: str) -> None:
+    """Put the repeating schedule in its stream (replicas replace it rather than add one); retry until NATS takes it."""
+    delay = 0.5
+    while True:
+        try:
+            await ensure_repeating_schedule(js, event, every=every, source=source)
+            return
+        except Exception:
+            log.exception("could not schedule %s; retrying in %.1fs", event.type, delay)
+            await asyncio.sleep(delay)
+            delay = min(30.0, delay * 2)
 
 
 async def _check_database(request: Request) -> None:
@@ -96,6 +120,8 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
         if defn.run_relay:
             relay = OutboxRelay(bus_engine, js, name=defn.name, poll_seconds=settings.outbox_poll_seconds)
             tasks.append(asyncio.create_task(relay.run(), name=f"{defn.name}-outbox-relay"))
+        tasks.extend(asyncio.create_task(_keep_repeating(js, event, every, f"/services/{defn.name}"))
+                     for event, every in defn.repeating)
         tasks.extend(asyncio.create_task(job(app)) for job in defn.background)
         log.info("%s started", defn.name)
         try:

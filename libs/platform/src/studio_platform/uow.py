@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
@@ -21,16 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from studio_contracts import Event
 from studio_platform import inbox
 from studio_platform.outbox import NOTIFY_CHANNEL
-
-
-def schedule(event: Event, event_id: uuid.UUID, deliver_at: datetime) -> tuple[str, dict[str, str]]:
-    """The holding subject and headers of a one-off JetStream message schedule."""
-    # Schedules take whole seconds: round up, never fire early.
-    whole = deliver_at.astimezone(UTC).replace(microsecond=0)
-    at = (whole + timedelta(seconds=1) if whole < deliver_at else whole).strftime("%Y-%m-%dT%H:%M:%SZ")
-    holder = f"{event.subject().split('.', 1)[0]}.schedules.{event_id}"
-    return holder, {"Nats-Schedule": f"@at {at}", "Nats-Schedule-Target": event.subject()}
-
 
 # The rows go as one JSON array, so this is one statement whatever their number, compiled once (a
 # multi-row VALUES is compiled anew for every commit), and one round trip with the NOTIFY that wakes
@@ -96,24 +86,17 @@ class UnitOfWork:
         await self.rollback()
         await self.db.close()
 
-    def publish(self, event: Event, *, subject: str | None = None, deliver_at: datetime | None = None) -> uuid.UUID:
-        """Queue an event to be written to the outbox when this unit commits.
-
-        With `deliver_at`, JetStream holds it until then (a message schedule) and
-        only then puts it on the event's subject.
-        """
+    def publish(self, event: Event, *, subject: str | None = None) -> uuid.UUID:
+        """Queue an event to be written to the outbox when this unit commits."""
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         event_id = uuid.uuid4()
-        nats_subject, headers = event.subject(), None
-        if deliver_at is not None:
-            nats_subject, headers = schedule(event, event_id, deliver_at)
         self._events.append(
             {
                 "id": str(event_id),
                 "organization_id": str(event.organization_id),
-                "nats_subject": nats_subject,
-                "headers": headers,
+                "nats_subject": event.subject(),
+                "headers": None,
                 "type": event.type,
                 "source": self.source,
                 "subject": subject,

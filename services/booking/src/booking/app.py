@@ -11,6 +11,8 @@ from booking.config import BookingSettings
 from booking.consumers import SUBSCRIPTIONS
 from booking.domain.policy import BookingPolicy
 from booking.unit_of_work import BookingUnitOfWork
+from studio_contracts import SYSTEM_ORGANIZATION
+from studio_contracts.booking import BookingTick
 from studio_platform.db import plain_url
 from studio_platform.service import ServiceDefinition, build_service_app
 
@@ -38,6 +40,7 @@ def create_app(settings: BookingSettings | None = None) -> FastAPI:
         routers=[router],
         subscriptions=SUBSCRIPTIONS,
         background=[listen_for_outcomes],
+        repeating=[(BookingTick(organization_id=SYSTEM_ORGANIZATION), settings.tick_every)],
     ))
     app.state.outcomes = outcomes
     app.state.booking_gate = asyncio.Semaphore(settings.booking_attempts_at_once)

@@ -1,4 +1,4 @@
-"""What booking reads off the bus: classes from scheduling, billing's answers, its own saga deadlines, names."""
+"""What booking reads off the bus: classes from scheduling, billing's answers, its own ticks (saga deadlines), names."""
 
 from booking.handlers import classes, saga
 from studio_contracts import billing, identity, scheduling
@@ -15,6 +15,6 @@ SUBSCRIPTIONS = [
         billing.CreditReserved: saga.on_credit_reserved,
         billing.CreditRejected: saga.on_credit_rejected,
     }),
-    Subscription(stream="BOOKING", handlers={events.SagaDeadline: saga.on_deadline}),
+    Subscription(stream="BOOKING", handlers={events.BookingTick: saga.on_tick}),
     Subscription(stream="IDENTITY", handlers={identity.MemberJoined: classes.remember_member}),
 ]

@@ -1,7 +1,5 @@
 from datetime import timedelta
 
-import sqlalchemy as sa
-
 from booking.adapters.outcomes import CHANNEL, payload
 from booking.adapters.repository import (
     BookingRepository,
@@ -13,6 +11,7 @@ from booking.adapters.repository import (
 )
 from booking.domain.bookings import Booking
 from booking.domain.policy import BookingPolicy
+from studio_platform.db import advisory_xact_lock
 from studio_platform.uow import UnitOfWork
 
 
@@ -31,8 +30,7 @@ class BookingUnitOfWork(UnitOfWork):
 
     async def lock_client(self, organization_id: object, client_id: object) -> None:
         """Serialize one client's bookings (overlap checks) without touching anyone else's."""
-        await self.db.execute(sa.select(sa.func.pg_advisory_xact_lock(
-            sa.func.hashtextextended(f"{organization_id}:{client_id}", 0))))
+        await advisory_xact_lock(self.db, f"{organization_id}:{client_id}")
 
     def announce_outcome(self, booking: Booking) -> None:
         """Wake whichever replica holds the client's request; delivered only if this unit commits."""

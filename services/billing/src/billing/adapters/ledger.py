@@ -8,6 +8,7 @@ updates no row and learns it lost. The transitions come from the domain's
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from billing.adapters.tables import credit_entries, credit_lots, packages
 from billing.domain.allocation import LotOption
 from billing.domain.credits import FLOWS, TOTALS, Counters, CreditLot, LedgerEntry, Move, PackageBalance
+from studio_platform.db import match, matching
 
 _COUNTERS = ("granted", "adjusted", "available", "held", "spent", "expired")
 
@@ -31,6 +33,46 @@ def _lot(row: Any) -> CreditLot:
     return CreditLot(id=row.id, organization_id=row.organization_id, client_id=row.client_id,
                      package_id=row.package_id, valid_from=row.valid_from, expires_at=row.expires_at,
                      unlimited=row.unlimited, counters=counters_of(row))
+
+
+@functools.cache
+def _move(move: Move) -> sa.Select:
+    """One statement: the lot's conditional update, and its entry written from the row it returns."""
+    c, credits = credit_lots.c, sa.bindparam("credits", type_=sa.Integer)
+    if move in FLOWS:
+        source, target = FLOWS[move]
+        guard = c[source] >= credits
+        changes = {source: c[source] - credits, target: c[target] + credits}
+    else:
+        guard = c.available + credits >= 0
+        changes = {TOTALS[move]: c[TOTALS[move]] + credits, "available": c.available + credits}
+    moved = (sa.update(credit_lots).where(matching(credit_lots, "organization_id", "id"), guard)
+             .values(changes).returning(credit_lots).cte("moved"))
+    e = credit_entries.c
+    entry = sa.insert(credit_entries).from_select(
+        [e.organization_id, e.client_id, e.package_id, e.lot_id, e.kind, e.credits, e.booking_id, e.actor_id,
+         e.reason],
+        sa.select(moved.c.organization_id, moved.c.client_id, moved.c.package_id, moved.c.id,
+                  sa.literal(move.value), credits, sa.bindparam("booking_id", type_=e.booking_id.type),
+                  sa.bindparam("actor_id", type_=e.actor_id.type), sa.bindparam("reason", type_=sa.Text)),
+    ).cte("entry")
+    return sa.select(moved).add_cte(entry)
+
+
+_lot_c, _package_c = credit_lots.c, packages.c
+_OPTIONS = (
+    sa.select(_lot_c.id, _lot_c.package_id, _package_c.name, _lot_c.valid_from, _lot_c.expires_at, _lot_c.unlimited,
+              _lot_c.available, _lot_c.expired, _lot_c.created_at, _package_c.starts_at,
+              _package_c.expires_at.label("package_expires_at"), _package_c.validity_days)
+    .join(packages, sa.and_(_package_c.organization_id == _lot_c.organization_id, _package_c.id == _lot_c.package_id))
+    .where(matching(credit_lots, "organization_id", "client_id"),
+           sa.or_(_package_c.status == "active",
+                  sa.and_(_package_c.status == "expired", sa.or_(_lot_c.available > 0, _lot_c.expired > 0)))))
+_AVAILABLE_IN_PACKAGE = sa.select(sa.func.coalesce(sa.func.sum(_lot_c.available), 0)).where(
+    matching(credit_lots, "organization_id", "package_id"))
+_START_FIRST_USE = (sa.update(credit_lots).where(matching(credit_lots, "organization_id", "id"),
+                                                 _lot_c.expires_at.is_(None))
+                    .values(expires_at=sa.bindparam("n_expires_at")))
 
 
 class LedgerRepository:
@@ -51,26 +93,9 @@ class LedgerRepository:
     async def move(self, organization_id: UUID, lot_id: UUID, move: Move, credits: int, *, reason: str,
                    booking_id: UUID | None = None, actor_id: UUID | None = None) -> CreditLot | None:
         """Apply one move to a lot and record it; None (and nothing recorded) when the lot can't afford it."""
-        c = credit_lots.c
-        if move in FLOWS:
-            source, target = FLOWS[move]
-            guard = c[source] >= credits
-            changes = {source: c[source] - credits, target: c[target] + credits}
-        else:
-            guard = c.available + credits >= 0
-            changes = {TOTALS[move]: c[TOTALS[move]] + credits, "available": c.available + credits}
-        # One statement: the lot's conditional update, and its entry written from the row it returns.
-        moved = (sa.update(credit_lots).where(c.organization_id == organization_id, c.id == lot_id, guard)
-                 .values(changes).returning(credit_lots).cte("moved"))
-        e = credit_entries.c
-        entry = sa.insert(credit_entries).from_select(
-            [e.organization_id, e.client_id, e.package_id, e.lot_id, e.kind, e.credits, e.booking_id, e.actor_id,
-             e.reason],
-            sa.select(moved.c.organization_id, moved.c.client_id, moved.c.package_id, moved.c.id,
-                      sa.literal(move.value), sa.literal(credits), sa.literal(booking_id, e.booking_id.type),
-                      sa.literal(actor_id, e.actor_id.type), sa.literal(reason)),
-        ).cte("entry")
-        row = (await self._db.execute(sa.select(moved).add_cte(entry))).first()
+        row = (await self._db.execute(_move(move), {
+            **match(organization_id=organization_id, id=lot_id), "credits": credits, "booking_id": booking_id,
+            "actor_id": actor_id, "reason": reason})).first()
         return None if row is None else _lot(row)
 
     async def options(self, organization_id: UUID, client_id: UUID) -> list[LotOption]:
@@ -79,15 +104,7 @@ class LedgerRepository:
         Every lot of an active package, and lots of expired packages that had
         credits left at their end. Used-up history and cancelled packages stay out.
         """
-        lot, p = credit_lots.c, packages.c
-        rows = await self._db.execute(
-            sa.select(lot.id, lot.package_id, p.name, lot.valid_from, lot.expires_at, lot.unlimited, lot.available,
-                      lot.expired, lot.created_at, p.starts_at, p.expires_at.label("package_expires_at"),
-                      p.validity_days)
-            .join(packages, sa.and_(p.organization_id == lot.organization_id, p.id == lot.package_id))
-            .where(lot.organization_id == organization_id, lot.client_id == client_id,
-                   sa.or_(p.status == "active",
-                          sa.and_(p.status == "expired", sa.or_(lot.available > 0, lot.expired > 0)))))
+        rows = await self._db.execute(_OPTIONS, match(organization_id=organization_id, client_id=client_id))
         return [LotOption(lot_id=r.id, package_id=r.package_id, package_name=r.name, valid_from=r.valid_from,
                           expires_at=r.expires_at, unlimited=r.unlimited, available=r.available, expired=r.expired,
                           created_at=r.created_at, package_starts_at=r.starts_at,
@@ -96,17 +113,12 @@ class LedgerRepository:
                 for r in rows]
 
     async def start_first_use(self, organization_id: UUID, lot_id: UUID, expires_at: datetime) -> None:
-        await self._db.execute(
-            sa.update(credit_lots)
-            .where(credit_lots.c.organization_id == organization_id, credit_lots.c.id == lot_id,
-                   credit_lots.c.expires_at.is_(None))
-            .values(expires_at=expires_at))
+        await self._db.execute(_START_FIRST_USE, {**match(organization_id=organization_id, id=lot_id),
+                                                  "n_expires_at": expires_at})
 
     async def available_in_package(self, organization_id: UUID, package_id: UUID) -> int:
-        return (await self._db.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(credit_lots.c.available), 0))
-            .where(credit_lots.c.organization_id == organization_id, credit_lots.c.package_id == package_id)
-        )).scalar_one()
+        return (await self._db.execute(_AVAILABLE_IN_PACKAGE, match(organization_id=organization_id,
+                                                                    package_id=package_id))).scalar_one()
 
     async def unexpired_lots(self, organization_id: UUID, package_id: UUID, now: datetime) -> list[CreditLot]:
         """The package's lots not expired by `now` (an unused first-use pack's included), locked for a change."""

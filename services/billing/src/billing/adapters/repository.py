@@ -15,6 +15,7 @@ from billing.adapters.tables import packages, products, reservations
 from billing.domain.packages import ClientPackage
 from billing.domain.products import Money, Product
 from billing.domain.reservations import Reservation
+from studio_platform.db import advisory_xact_lock, match, matching
 from studio_platform.errors import Conflict
 
 _PACKAGE_COLUMNS = [f.name for f in fields(ClientPackage)]
@@ -98,11 +99,8 @@ class PackageRepository:
         return [_package(r) for r in rows]
 
     async def start_first_use(self, organization_id: UUID, package_id: UUID, expires_at: datetime) -> None:
-        await self._db.execute(
-            sa.update(packages)
-            .where(packages.c.organization_id == organization_id, packages.c.id == package_id,
-                   packages.c.expires_at.is_(None))
-            .values(expires_at=expires_at))
+        await self._db.execute(_START_FIRST_USE, {**match(organization_id=organization_id, id=package_id),
+                                                  "n_expires_at": expires_at})
 
     async def allowances_due(self, until: datetime, *, limit: int) -> list[ClientPackage]:
         """Active memberships (of every organization) with a week starting by `until` still to grant."""
@@ -139,6 +137,13 @@ def _reservation(row: Any) -> Reservation:
     return Reservation(**{name: getattr(row, name) for name in _RESERVATION_COLUMNS})
 
 
+_START_FIRST_USE = (sa.update(packages).where(matching(packages, "organization_id", "id"),
+                                              packages.c.expires_at.is_(None))
+                    .values(expires_at=sa.bindparam("n_expires_at")))
+_RESERVATION = sa.select(reservations).where(matching(reservations, "organization_id", "booking_id"))
+_ADD_RESERVATION = sa.insert(reservations)
+
+
 class ReservationRepository:
     def __init__(self, db: AsyncConnection) -> None:
         self._db = db
@@ -149,16 +154,15 @@ class ReservationRepository:
         A reserve racing a release (or a second copy of itself) waits here instead of both
         deciding from a view in which the other has not happened.
         """
-        await self._db.execute(sa.select(sa.func.pg_advisory_xact_lock(
-            sa.func.hashtextextended(f"billing-reservation:{organization_id}:{booking_id}", 0))))
+        await advisory_xact_lock(self._db, f"billing-reservation:{organization_id}:{booking_id}")
 
     async def get(self, organization_id: UUID, booking_id: UUID) -> Reservation | None:
-        row = (await self._db.execute(sa.select(reservations).where(
-            reservations.c.organization_id == organization_id, reservations.c.booking_id == booking_id))).first()
+        row = (await self._db.execute(_RESERVATION, match(organization_id=organization_id,
+                                                          booking_id=booking_id))).first()
         return None if row is None else _reservation(row)
 
     async def add(self, reservation: Reservation) -> None:
-        await self._db.execute(sa.insert(reservations).values(**asdict(reservation)))
+        await self._db.execute(_ADD_RESERVATION, asdict(reservation))
 
     async def save(self, reservation: Reservation) -> None:
         await self._db.execute(

@@ -6,6 +6,7 @@ many requests race, a class never holds more bookings than seats.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from booking.domain.bookings import ACTIVE, Booking
 from booking.domain.classes import BookableClass, Seats
 from booking.domain.policy import BookingPolicy
 from booking.domain.waitlist import WaitlistEntry
+from studio_platform.db import match, matching
 
 _CLASS_FIELDS = [f.name for f in fields(BookableClass)]
 _BOOKING_FIELDS = [f.name for f in fields(Booking) if f.name != "events"]
@@ -36,12 +38,24 @@ def _seats(row: Any) -> Seats:
                  version=row.seats_version)
 
 
+_CLASS = sa.select(class_copies).where(matching(class_copies, "organization_id", "id"))
+_CLASS_LOCKED = _CLASS.with_for_update()
+
+
+@functools.cache
+def _seat_change(counts: tuple[str, ...], guarded: bool) -> sa.Update:
+    """Add `:d_<count>` to each of the class's `counts`; `guarded`: only while a seat is free."""
+    c = class_copies.c
+    stmt = sa.update(class_copies).where(matching(class_copies, "organization_id", "id"))
+    if guarded:
+        stmt = stmt.where(c.status == "scheduled", c.confirmed + c.pending < c.capacity)
+    return stmt.values({**{name: c[name] + sa.bindparam(f"d_{name}") for name in counts},
+                        "seats_version": c.seats_version + 1}).returning(class_copies)
+
+
 class ClassRepository:
     def __init__(self, db: AsyncConnection) -> None:
         self._db = db
-
-    def _where(self, organization_id: UUID, class_id: UUID) -> sa.ColumnElement[bool]:
-        return sa.and_(class_copies.c.organization_id == organization_id, class_copies.c.id == class_id)
 
     async def remember(self, bookable: BookableClass) -> None:
         """Keep the newest version whatever order events arrive in; the seat counts are booking's own."""
@@ -54,8 +68,8 @@ class ClassRepository:
         ))
 
     async def _row(self, organization_id: UUID, class_id: UUID, *, lock: bool = False) -> Any:
-        query = sa.select(class_copies).where(self._where(organization_id, class_id))
-        return (await self._db.execute(query.with_for_update() if lock else query)).first()
+        return (await self._db.execute(_CLASS_LOCKED if lock else _CLASS,
+                                       match(organization_id=organization_id, id=class_id))).first()
 
     async def get(self, organization_id: UUID, class_id: UUID, *, lock: bool = False) -> BookableClass | None:
         row = await self._row(organization_id, class_id, lock=lock)
@@ -69,36 +83,46 @@ class ClassRepository:
         row = await self._row(organization_id, class_id)
         return None if row is None else _seats(row)
 
-    async def _change(self, organization_id: UUID, class_id: UUID, condition: sa.ColumnElement[bool] | None,
-                      **deltas: int) -> Any:
-        """The class's row after adding `deltas` to its seat counts (if `condition` holds), or None."""
-        c = class_copies.c
-        values = {name: getattr(c, name) + delta for name, delta in deltas.items()}
-        stmt = sa.update(class_copies).where(self._where(organization_id, class_id))
-        if condition is not None:
-            stmt = stmt.where(condition)
-        return (await self._db.execute(
-            stmt.values(**values, seats_version=c.seats_version + 1).returning(class_copies))).first()
+    async def _change(self, organization_id: UUID, class_id: UUID, *, guarded: bool = False, **deltas: int) -> Any:
+        """The class's row after adding `deltas` to its seat counts (`guarded`: if a seat is free), or None."""
+        stmt = _seat_change(tuple(sorted(deltas)), guarded)
+        return (await self._db.execute(stmt, {**match(organization_id=organization_id, id=class_id),
+                                              **{f"d_{name}": delta for name, delta in deltas.items()}})).first()
 
     async def take_seat(self, organization_id: UUID, class_id: UUID) -> Seats | None:
         """Hold a seat for a pending booking; None when the class is full (or not bookable)."""
-        c = class_copies.c
-        row = await self._change(organization_id, class_id,
-                                 sa.and_(c.status == "scheduled", c.confirmed + c.pending < c.capacity), pending=1)
+        row = await self._change(organization_id, class_id, guarded=True, pending=1)
         return None if row is None else _seats(row)
 
     async def confirm_seat(self, organization_id: UUID, class_id: UUID) -> tuple[BookableClass, Seats] | None:
         """Turn a held seat into a confirmed one; the class as it is now, with its seats."""
-        row = await self._change(organization_id, class_id, None, pending=-1, confirmed=1)
+        row = await self._change(organization_id, class_id, pending=-1, confirmed=1)
         return None if row is None else (_class(row), _seats(row))
 
     async def free_seat(self, organization_id: UUID, class_id: UUID, *, was: str) -> Seats | None:
-        row = await self._change(organization_id, class_id, None, **{was: -1})
+        row = await self._change(organization_id, class_id, **{was: -1})
         return None if row is None else _seats(row)
 
     async def count_waitlisted(self, organization_id: UUID, class_id: UUID, delta: int) -> Seats | None:
-        row = await self._change(organization_id, class_id, None, waitlisted=delta)
+        row = await self._change(organization_id, class_id, waitlisted=delta)
         return None if row is None else _seats(row)
+
+
+_b = bookings.c
+_ADD_BOOKING = sa.insert(bookings)
+_SAVE_BOOKING = sa.update(bookings).where(matching(bookings, "organization_id", "id"))
+_BOOKING = sa.select(bookings).where(matching(bookings, "organization_id", "id"))
+_BOOKING_LOCKED = _BOOKING.with_for_update()
+_BY_KEY = sa.select(bookings).where(matching(bookings, "organization_id", "client_id", "idempotency_key"))
+_ACTIVE = sa.select(bookings).where(matching(bookings, "organization_id", "class_id", "client_id"),
+                                    _b.status.in_(ACTIVE))
+_OVERLAPPING = sa.and_(_b.class_starts_at < sa.bindparam("ends_at", type_=_b.class_starts_at.type),
+                       _b.class_ends_at > sa.bindparam("starts_at", type_=_b.class_ends_at.type))
+_CLASH = (sa.select(bookings).where(matching(bookings, "organization_id", "client_id"), _b.status.in_(ACTIVE),
+                                    sa.or_(_b.class_id == sa.bindparam("w_class_id"), _OVERLAPPING))
+          .order_by((_b.class_id == sa.bindparam("w_class_id")).desc()).limit(1))
+_OVERLAP = (sa.select(bookings).where(matching(bookings, "organization_id", "client_id"), _b.status.in_(ACTIVE),
+                                      _OVERLAPPING).limit(1))
 
 
 class BookingRepository:
@@ -106,51 +130,49 @@ class BookingRepository:
         self._db = db
 
     async def add(self, booking: Booking) -> None:
-        await self._db.execute(sa.insert(bookings).values(**{k: getattr(booking, k) for k in _BOOKING_FIELDS}))
+        await self._db.execute(_ADD_BOOKING, {k: getattr(booking, k) for k in _BOOKING_FIELDS})
 
     async def save(self, booking: Booking) -> None:
-        await self._db.execute(
-            sa.update(bookings)
-            .where(bookings.c.organization_id == booking.organization_id, bookings.c.id == booking.id)
-            .values(**{k: getattr(booking, k) for k in _BOOKING_FIELDS if k not in ("id", "organization_id")}))
+        await self._db.execute(_SAVE_BOOKING, {
+            **match(organization_id=booking.organization_id, id=booking.id),
+            **{k: getattr(booking, k) for k in _BOOKING_FIELDS if k not in ("id", "organization_id")}})
 
     def _from(self, row: Any) -> Booking:
         return Booking(**{k: getattr(row, k) for k in _BOOKING_FIELDS})
 
-    async def get(self, organization_id: UUID, booking_id: UUID, *, lock: bool = False) -> Booking | None:
-        query = sa.select(bookings).where(bookings.c.organization_id == organization_id, bookings.c.id == booking_id)
-        row = (await self._db.execute(query.with_for_update() if lock else query)).first()
+    async def _one(self, query: sa.Select, **params: Any) -> Booking | None:
+        row = (await self._db.execute(query, params)).first()
         return None if row is None else self._from(row)
+
+    async def get(self, organization_id: UUID, booking_id: UUID, *, lock: bool = False) -> Booking | None:
+        return await self._one(_BOOKING_LOCKED if lock else _BOOKING,
+                               **match(organization_id=organization_id, id=booking_id))
 
     async def by_idempotency_key(self, organization_id: UUID, client_id: UUID, key: str) -> Booking | None:
-        row = (await self._db.execute(sa.select(bookings).where(
-            bookings.c.organization_id == organization_id, bookings.c.client_id == client_id,
-            bookings.c.idempotency_key == key))).first()
-        return None if row is None else self._from(row)
+        return await self._one(_BY_KEY, **match(organization_id=organization_id, client_id=client_id,
+                                                idempotency_key=key))
+
+    async def overdue(self, now: datetime, *, limit: int) -> list[tuple[UUID, UUID]]:
+        """(organization, booking) of pending bookings, in every organization, whose saga is past its deadline."""
+        c = bookings.c
+        rows = await self._db.execute(sa.select(c.organization_id, c.id).where(
+            c.status == "pending", c.deadline_at <= now).order_by(c.deadline_at).limit(limit))
+        return [(r.organization_id, r.id) for r in rows]
 
     async def active(self, organization_id: UUID, class_id: UUID, client_id: UUID) -> Booking | None:
-        row = (await self._db.execute(sa.select(bookings).where(
-            bookings.c.organization_id == organization_id, bookings.c.class_id == class_id,
-            bookings.c.client_id == client_id, bookings.c.status.in_(ACTIVE)))).first()
-        return None if row is None else self._from(row)
+        return await self._one(_ACTIVE, **match(organization_id=organization_id, class_id=class_id,
+                                                client_id=client_id))
 
     async def clash(self, organization_id: UUID, client_id: UUID, class_id: UUID, starts_at: datetime,
                     ends_at: datetime) -> Booking | None:
         """The client's active booking of this class, else one overlapping its time (one query for both)."""
-        c = bookings.c
-        row = (await self._db.execute(sa.select(bookings).where(
-            c.organization_id == organization_id, c.client_id == client_id, c.status.in_(ACTIVE),
-            sa.or_(c.class_id == class_id, sa.and_(c.class_starts_at < ends_at, c.class_ends_at > starts_at)),
-        ).order_by((c.class_id == class_id).desc()).limit(1))).first()
-        return None if row is None else self._from(row)
+        return await self._one(_CLASH, **match(organization_id=organization_id, client_id=client_id,
+                                               class_id=class_id), starts_at=starts_at, ends_at=ends_at)
 
     async def overlapping(self, organization_id: UUID, client_id: UUID, starts_at: datetime,
                           ends_at: datetime) -> Booking | None:
-        row = (await self._db.execute(sa.select(bookings).where(
-            bookings.c.organization_id == organization_id, bookings.c.client_id == client_id,
-            bookings.c.status.in_(ACTIVE), bookings.c.class_starts_at < ends_at,
-            bookings.c.class_ends_at > starts_at).limit(1))).first()
-        return None if row is None else self._from(row)
+        return await self._one(_OVERLAP, **match(organization_id=organization_id, client_id=client_id),
+                               starts_at=starts_at, ends_at=ends_at)
 
     async def active_for_class(self, organization_id: UUID, class_id: UUID) -> list[Booking]:
         rows = await self._db.execute(sa.select(bookings).where(
@@ -248,14 +270,18 @@ class WaitlistRepository:
         return [(self._from(r), r.position) for r in rows]
 
 
+_SUSPENDED_UNTIL = sa.select(suspensions.c.until).where(
+    matching(suspensions, "organization_id", "client_id"),
+    suspensions.c.until > sa.bindparam("now", type_=suspensions.c.until.type))
+
+
 class SuspensionRepository:
     def __init__(self, db: AsyncConnection) -> None:
         self._db = db
 
     async def until(self, organization_id: UUID, client_id: UUID, now: datetime) -> datetime | None:
-        return (await self._db.execute(sa.select(suspensions.c.until).where(
-            suspensions.c.organization_id == organization_id, suspensions.c.client_id == client_id,
-            suspensions.c.until > now))).scalar_one_or_none()
+        return (await self._db.execute(_SUSPENDED_UNTIL, {
+            **match(organization_id=organization_id, client_id=client_id), "now": now})).scalar_one_or_none()
 
     async def suspend(self, organization_id: UUID, client_id: UUID, *, until: datetime, reason: str,
                       by: UUID) -> None:
@@ -292,15 +318,16 @@ class MemberRepository:
         return {r.user_id: r.name for r in rows}
 
 
+_POLICY = sa.select(booking_policies).where(matching(booking_policies, "organization_id", "studio_id"))
+
+
 class PolicyRepository:
     def __init__(self, db: AsyncConnection, default: BookingPolicy) -> None:
         self._db = db
         self._default = default
 
     async def for_studio(self, organization_id: UUID, studio_id: UUID) -> BookingPolicy:
-        row = (await self._db.execute(sa.select(booking_policies).where(
-            booking_policies.c.organization_id == organization_id,
-            booking_policies.c.studio_id == studio_id))).first()
+        row = (await self._db.execute(_POLICY, match(organization_id=organization_id, studio_id=studio_id))).first()
         if row is None:
             return self._default
         return BookingPolicy(**{k: getattr(row, k) for k in _POLICY_FIELDS})

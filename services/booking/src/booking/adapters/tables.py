@@ -71,6 +71,8 @@ bookings = sa.Table(
              postgresql_where=sa.text("idempotency_key IS NOT NULL")),
     sa.Index("bookings_client_time", "organization_id", "client_id", "class_starts_at"),
     sa.Index("bookings_class", "organization_id", "class_id", "status"),
+    # The deadline sweep's: only pending rows, so it stays as small as the sagas in flight.
+    sa.Index("bookings_pending_deadline", "deadline_at", postgresql_where=sa.text("status = 'pending'")),
 )
 
 waitlist_entries = sa.Table(

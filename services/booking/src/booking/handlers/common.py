@@ -59,14 +59,12 @@ def publish_waitlist(uow: BookingUnitOfWork, event_cls: type[events.WaitlistSnap
                           class_starts_at=cls.starts_at, **fields), subject=str(entry.id))
 
 
-def ask_for_credit(uow: BookingUnitOfWork, booking: Booking, timeout_at: datetime) -> None:
-    """The saga's first step, and its deadline, leave with the booking in the same transaction."""
+def ask_for_credit(uow: BookingUnitOfWork, booking: Booking) -> None:
+    """The saga's first step leaves with the booking in the same transaction (its deadline is the row's)."""
     uow.publish(billing.ReserveCredit(organization_id=booking.organization_id, booking_id=booking.id,
                                       client_id=booking.client_id, class_id=booking.class_id,
                                       studio_id=booking.studio_id, class_starts_at=booking.class_starts_at),
                 subject=str(booking.id))
-    uow.publish(events.SagaDeadline(organization_id=booking.organization_id, booking_id=booking.id),
-                subject=str(booking.id), deliver_at=timeout_at)
 
 
 def credit_command(uow: BookingUnitOfWork, booking: Booking, outcome: str, reason: str) -> None:

@@ -82,7 +82,7 @@ async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID,
         if seats is None:
             raise await _class_full(uow, cls)
         await _leave_waitlist_on_booking(uow, cls, client_id, seats)
-        ask_for_credit(uow, booking, booking.deadline_at)
+        ask_for_credit(uow, booking)
         publish_booking_changes(uow, booking)
         publish_seats(uow, cls, seats)
         answered = waiter.expect(booking.id) if waiter else None

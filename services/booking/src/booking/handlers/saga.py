@@ -6,6 +6,7 @@ ignored or, if it reserved a credit the booking no longer needs, undone.
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from booking.domain.bookings import Booking
@@ -35,15 +36,15 @@ async def on_credit_reserved(event: billing.CreditReserved, meta: EventMeta, uow
     await uow.bookings.save(booking)
     changed = await uow.classes.confirm_seat(booking.organization_id, booking.class_id)
     publish_booking_changes(uow, booking)
-    if changed is not None:
-        cls, seats = changed
-        if booking.waitlist_entry_id:
-            entry = await uow.waitlist.get(booking.organization_id, booking.waitlist_entry_id, lock=True)
-            if entry is not None:
-                await uow.waitlist.set_status(entry, "promoted")
-                seats = await uow.classes.count_waitlisted(entry.organization_id, entry.class_id, -1)
-                publish_waitlist(uow, events.WaitlistPromoted, entry, cls, booking_id=booking.id)
-        publish_seats(uow, cls, seats)
+    # The seat was counted as taken since the request: only a promotion's shorter waitlist is news to browsers.
+    if changed is not None and booking.waitlist_entry_id:
+        cls, _ = changed
+        entry = await uow.waitlist.get(booking.organization_id, booking.waitlist_entry_id, lock=True)
+        if entry is not None:
+            await uow.waitlist.set_status(entry, "promoted")
+            seats = await uow.classes.count_waitlisted(entry.organization_id, entry.class_id, -1)
+            publish_waitlist(uow, events.WaitlistPromoted, entry, cls, booking_id=booking.id)
+            publish_seats(uow, cls, seats)
     uow.announce_outcome(booking)
 
 
@@ -54,9 +55,21 @@ async def on_credit_rejected(event: billing.CreditRejected, meta: EventMeta, uow
     await _give_up(uow, booking, reason=event.reason, credit_refused=True)
 
 
-async def on_deadline(event: events.SagaDeadline, meta: EventMeta, uow: BookingUnitOfWork) -> None:
-    booking = await uow.bookings.get(event.organization_id, event.booking_id, lock=True)
-    if booking is None or not booking.pending:
+# Sagas failed per tick, in the tick's one transaction; a backlog drains over the next ticks.
+OVERDUE_PER_TICK = 100
+
+
+async def on_tick(event: events.BookingTick, meta: EventMeta, uow: BookingUnitOfWork) -> None:
+    """Fail every saga past its deadline (their pending rows are indexed by deadline, so a quiet tick is cheap)."""
+    moment = now()
+    for organization_id, booking_id in await uow.bookings.overdue(moment, limit=OVERDUE_PER_TICK):
+        await fail_if_overdue(uow, organization_id, booking_id, moment)
+
+
+async def fail_if_overdue(uow: BookingUnitOfWork, organization_id: UUID, booking_id: UUID, moment: datetime) -> None:
+    """Billing never answered in time: the booking fails, its seat is freed and any credit taken is released."""
+    booking = await uow.bookings.get(organization_id, booking_id, lock=True)
+    if booking is None or not booking.pending or booking.deadline_at > moment:
         return
     credit_command(uow, booking, "released", reason="saga timed out")
     await _give_up(uow, booking, reason="timeout", credit_refused=False)
@@ -125,7 +138,7 @@ async def promote_next(uow: BookingUnitOfWork, cls: BookableClass, *, after_seq:
                               source="waitlist", waitlist_entry_id=entry.id)
     await uow.bookings.add(booking)
     await uow.waitlist.set_status(entry, "promoting")
-    ask_for_credit(uow, booking, booking.deadline_at)
+    ask_for_credit(uow, booking)
     publish_booking_changes(uow, booking)
     publish_seats(uow, cls, seats)
     return booking.id
