@@ -57,11 +57,11 @@ from studio_platform.auth import CurrentPrincipal
 from studio_platform.problems import error_responses
 
 
-def _uow(request: Request) -> IdentityUnitOfWork:
+async def _uow(request: Request) -> IdentityUnitOfWork:
     return request.app.state.uow()
 
 
-def _token_issuer(request: Request) -> TokenIssuer:
+async def _token_issuer(request: Request) -> TokenIssuer:
     return request.app.state.token_issuer
 
 

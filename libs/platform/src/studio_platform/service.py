@@ -135,7 +135,10 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
             await engine.dispose()
             await bus_engine.dispose()
 
-    app = FastAPI(title=defn.title, description=defn.description, version="1.0.0", lifespan=lifespan)
+    # FastAPI's own telemetry stays off: it would make a second span per request beside the
+    # instrumentation below (which the bus's spans and the logs' trace ids already follow).
+    app = FastAPI(title=defn.title, description=defn.description, version="1.0.0", lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.settings = settings
     install_problem_handlers(app)
     app.include_router(health_router({"database": _check_database, "nats": _check_nats}))

@@ -23,7 +23,7 @@ from studio_platform.schemas import StrictBody
 router = APIRouter(prefix="/v1")
 
 
-def uow(request: Request) -> BillingUnitOfWork:
+async def uow(request: Request) -> BillingUnitOfWork:
     return request.app.state.uow()
 
 

@@ -24,7 +24,7 @@ from studio_platform.schemas import StrictBody
 router = APIRouter(prefix="/v1")
 
 
-def uow(request: Request) -> BookingUnitOfWork:
+async def uow(request: Request) -> BookingUnitOfWork:
     return request.app.state.uow()
 
 

@@ -26,11 +26,11 @@ router = APIRouter(prefix="/v1")
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#ff6b35"])]
 
 
-def uow(request: Request) -> SchedulingUnitOfWork:
+async def uow(request: Request) -> SchedulingUnitOfWork:
     return request.app.state.uow()
 
 
-def settings(request: Request) -> SchedulingSettings:
+async def settings(request: Request) -> SchedulingSettings:
     return request.app.state.settings
 
 
