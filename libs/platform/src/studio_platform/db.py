@@ -30,14 +30,15 @@ def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> Asy
 
 # Hot statements are built once, at import, with their values as parameters: building a statement and
 # its cache key on every call cost SQLAlchemy more than running it.
-def matching(table: sa.Table, *columns: str) -> sa.ColumnElement[bool]:
-    """`column = :w_column` for each column (the prefix keeps clear of an UPDATE's own SET parameters)."""
-    return sa.and_(*(table.c[name] == sa.bindparam(f"w_{name}") for name in columns))
+def matching(table: sa.Table, *columns: str, prefix: str = "w_") -> sa.ColumnElement[bool]:
+    """`column = :w_column` for each column (the prefix keeps clear of an UPDATE's own SET parameters, and
+    of another table's in the same statement)."""
+    return sa.and_(*(table.c[name] == sa.bindparam(f"{prefix}{name}") for name in columns))
 
 
-def match(**values: Any) -> dict[str, Any]:
+def match(prefix: str = "w_", **values: Any) -> dict[str, Any]:
     """The parameters of `matching`."""
-    return {f"w_{name}": value for name, value in values.items()}
+    return {f"{prefix}{name}": value for name, value in values.items()}
 
 
 _XACT_LOCK = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.Text), 0)))

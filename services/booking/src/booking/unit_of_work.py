@@ -11,7 +11,6 @@ from booking.adapters.repository import (
 )
 from booking.domain.bookings import Booking
 from booking.domain.policy import BookingPolicy
-from studio_platform.db import advisory_xact_lock
 from studio_platform.uow import UnitOfWork
 
 
@@ -27,10 +26,6 @@ class BookingUnitOfWork(UnitOfWork):
         self.policies = PolicyRepository(self.db, self.default_policy)
         self.suspensions = SuspensionRepository(self.db)
         self.members = MemberRepository(self.db)
-
-    async def lock_client(self, organization_id: object, client_id: object) -> None:
-        """Serialize one client's bookings (overlap checks) without touching anyone else's."""
-        await advisory_xact_lock(self.db, f"{organization_id}:{client_id}")
 
     def announce_outcome(self, booking: Booking) -> None:
         """Wake whichever replica holds the client's request; delivered only if this unit commits."""

@@ -46,7 +46,7 @@ _CLASS_LOCKED = _CLASS.with_for_update()
 def _seat_change(counts: tuple[str, ...], guarded: bool) -> sa.Update:
     """Add `:d_<count>` to each of the class's `counts`; `guarded`: only while a seat is free."""
     c = class_copies.c
-    stmt = sa.update(class_copies).where(matching(class_copies, "organization_id", "id"))
+    stmt = sa.update(class_copies).where(matching(class_copies, "organization_id", "id", prefix="c_"))
     if guarded:
         stmt = stmt.where(c.status == "scheduled", c.confirmed + c.pending < c.capacity)
     return stmt.values({**{name: c[name] + sa.bindparam(f"d_{name}") for name in counts},
@@ -83,34 +83,31 @@ class ClassRepository:
         row = await self._row(organization_id, class_id)
         return None if row is None else _seats(row)
 
-    async def _change(self, organization_id: UUID, class_id: UUID, *, guarded: bool = False, **deltas: int) -> Any:
-        """The class's row after adding `deltas` to its seat counts (`guarded`: if a seat is free), or None."""
-        stmt = _seat_change(tuple(sorted(deltas)), guarded)
-        return (await self._db.execute(stmt, {**match(organization_id=organization_id, id=class_id),
-                                              **{f"d_{name}": delta for name, delta in deltas.items()}})).first()
-
-    async def take_seat(self, organization_id: UUID, class_id: UUID) -> Seats | None:
-        """Hold a seat for a pending booking; None when the class is full (or not bookable)."""
-        row = await self._change(organization_id, class_id, guarded=True, pending=1)
-        return None if row is None else _seats(row)
-
-    async def confirm_seat(self, organization_id: UUID, class_id: UUID) -> tuple[BookableClass, Seats] | None:
-        """Turn a held seat into a confirmed one; the class as it is now, with its seats."""
-        row = await self._change(organization_id, class_id, pending=-1, confirmed=1)
-        return None if row is None else (_class(row), _seats(row))
-
-    async def free_seat(self, organization_id: UUID, class_id: UUID, *, was: str) -> Seats | None:
-        row = await self._change(organization_id, class_id, **{was: -1})
-        return None if row is None else _seats(row)
-
     async def count_waitlisted(self, organization_id: UUID, class_id: UUID, delta: int) -> Seats | None:
-        row = await self._change(organization_id, class_id, waitlisted=delta)
+        row = (await self._db.execute(_seat_change(("waitlisted",), False), {
+            **match("c_", organization_id=organization_id, id=class_id), "d_waitlisted": delta})).first()
         return None if row is None else _seats(row)
+
+
+def _seat_params(booking: Booking, deltas: dict[str, int]) -> dict[str, Any]:
+    return {**match("c_", organization_id=booking.organization_id, id=booking.class_id),
+            **{f"d_{name}": delta for name, delta in deltas.items()}}
 
 
 _b = bookings.c
-_ADD_BOOKING = sa.insert(bookings)
-_SAVE_BOOKING = sa.update(bookings).where(matching(bookings, "organization_id", "id"))
+_BOOKING_VALUES = {name: sa.bindparam(f"v_{name}", type_=_b[name].type) for name in _BOOKING_FIELDS}
+_SAVE_BOOKING = sa.update(bookings).where(matching(bookings, "organization_id", "id")).values(
+    {name: value for name, value in _BOOKING_VALUES.items() if name not in ("id", "organization_id")})
+# The seat's conditional update and the booking written only if it took the seat, so a full class costs
+# one statement and writes nothing.
+_HELD = _seat_change(("pending",), True).cte("held")
+_ADD_HOLDING_SEAT = sa.select(_HELD).add_cte(sa.insert(bookings).from_select(
+    list(_BOOKING_VALUES), sa.select(*_BOOKING_VALUES.values()).where(sa.exists(sa.select(_HELD.c.id)))).cte("added"))
+@functools.cache
+def _saved_with_seats(counts: tuple[str, ...]) -> sa.Update:
+    return _seat_change(counts, False).add_cte(_SAVE_BOOKING.cte("saved"))
+
+
 _BOOKING = sa.select(bookings).where(matching(bookings, "organization_id", "id"))
 _BOOKING_LOCKED = _BOOKING.with_for_update()
 _BY_KEY = sa.select(bookings).where(matching(bookings, "organization_id", "client_id", "idempotency_key"))
@@ -129,13 +126,26 @@ class BookingRepository:
     def __init__(self, db: AsyncConnection) -> None:
         self._db = db
 
-    async def add(self, booking: Booking) -> None:
-        await self._db.execute(_ADD_BOOKING, {k: getattr(booking, k) for k in _BOOKING_FIELDS})
+    @staticmethod
+    def _params(booking: Booking) -> dict[str, Any]:
+        return {**match(organization_id=booking.organization_id, id=booking.id),
+                **{f"v_{name}": getattr(booking, name) for name in _BOOKING_FIELDS}}
+
+    async def add_holding_seat(self, booking: Booking) -> Seats | None:
+        """Hold a seat of the booking's class and write the pending booking, in one statement; None, and
+        nothing written, when the class is full (or not bookable)."""
+        row = (await self._db.execute(_ADD_HOLDING_SEAT, {**self._params(booking),
+                                                          **_seat_params(booking, {"pending": 1})})).first()
+        return None if row is None else _seats(row)
 
     async def save(self, booking: Booking) -> None:
-        await self._db.execute(_SAVE_BOOKING, {
-            **match(organization_id=booking.organization_id, id=booking.id),
-            **{k: getattr(booking, k) for k in _BOOKING_FIELDS if k not in ("id", "organization_id")}})
+        await self._db.execute(_SAVE_BOOKING, self._params(booking))
+
+    async def save_and_count(self, booking: Booking, **deltas: int) -> tuple[BookableClass, Seats] | None:
+        """Save the booking and add `deltas` to its class's seat counts, in one statement; the class then."""
+        stmt = _saved_with_seats(tuple(sorted(deltas)))
+        row = (await self._db.execute(stmt, {**self._params(booking), **_seat_params(booking, deltas)})).first()
+        return None if row is None else (_class(row), _seats(row))
 
     def _from(self, row: Any) -> Booking:
         return Booking(**{k: getattr(row, k) for k in _BOOKING_FIELDS})
@@ -273,15 +283,26 @@ class WaitlistRepository:
 _SUSPENDED_UNTIL = sa.select(suspensions.c.until).where(
     matching(suspensions, "organization_id", "client_id"),
     suspensions.c.until > sa.bindparam("now", type_=suspensions.c.until.type))
+_LOCKED_SUSPENDED_UNTIL = sa.select(_SUSPENDED_UNTIL.scalar_subquery()).where(
+    sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.Text), 0)).is_not(None))
 
 
 class SuspensionRepository:
     def __init__(self, db: AsyncConnection) -> None:
         self._db = db
 
-    async def until(self, organization_id: UUID, client_id: UUID, now: datetime) -> datetime | None:
-        return (await self._db.execute(_SUSPENDED_UNTIL, {
-            **match(organization_id=organization_id, client_id=client_id), "now": now})).scalar_one_or_none()
+    async def until(self, organization_id: UUID, client_id: UUID, now: datetime, *,
+                    lock_client: bool = False) -> datetime | None:
+        """When the client's suspension ends, if they are suspended at `now`.
+
+        `lock_client` also takes the client's lock, in the same round trip, until the transaction ends: one
+        client's bookings (their overlap checks) are decided one at a time, without holding up anyone else.
+        """
+        params = {**match(organization_id=organization_id, client_id=client_id), "now": now}
+        if lock_client:
+            return (await self._db.execute(_LOCKED_SUSPENDED_UNTIL, {
+                **params, "key": f"{organization_id}:{client_id}"})).scalar_one()
+        return (await self._db.execute(_SUSPENDED_UNTIL, params)).scalar_one_or_none()
 
     async def suspend(self, organization_id: UUID, client_id: UUID, *, until: datetime, reason: str,
                       by: UUID) -> None:

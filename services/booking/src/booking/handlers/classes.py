@@ -43,10 +43,10 @@ async def _cancel_everyone(uow: BookingUnitOfWork, cls: BookableClass) -> None:
     for booking in await uow.bookings.active_for_class(cls.organization_id, cls.id):
         was = booking.status
         outcome = booking.cancel_with_class(moment)
-        await uow.bookings.save(booking)
         credit_command(uow, booking, outcome, reason="class cancelled")
         publish_booking_changes(uow, booking)
-        seats = await uow.classes.free_seat(cls.organization_id, cls.id, was=was)
+        changed = await uow.bookings.save_and_count(booking, **{was: -1})
+        seats = changed[1] if changed else seats
     for entry in await uow.waitlist.open_for_class(cls.organization_id, cls.id):
         await uow.waitlist.set_status(entry, "closed", "class-cancelled")
         seats = await uow.classes.count_waitlisted(cls.organization_id, cls.id, -1)

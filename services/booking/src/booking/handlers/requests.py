@@ -58,27 +58,22 @@ async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID,
         if not idempotency_key:
             await _refuse_unless_open(uow, cls, seen, client_id, moment)
     async with uow:
+        until = await uow.suspensions.until(org, client_id, moment, lock_client=True)
         if idempotency_key:
-            await uow.lock_client(org, client_id)
             earlier = await uow.bookings.by_idempotency_key(org, client_id, idempotency_key)
             if earlier is not None:
                 if earlier.class_id != class_id:
                     raise Conflict("That Idempotency-Key was used for another class.", code="idempotency-key-reused")
                 return earlier, None
             await _refuse_unless_open(uow, cls, seen, client_id, moment)
-        until = await uow.suspensions.until(org, client_id, moment)
         if until is not None:
             raise Forbidden(f"Booking is suspended until {until.isoformat()}.", code="client-suspended",
                             suspended_until=until.isoformat())
-        if not idempotency_key:
-            await uow.lock_client(org, client_id)
         await _ensure_free_to_book(uow, cls, client_id)
         booking = Booking.request(of=cls, client_id=client_id, now=moment, timeout=uow.saga_timeout,
                                   idempotency_key=idempotency_key)
-        await uow.bookings.add(booking)
-        # The seat last: the class's row is everyone's, so its lock is held for as short a time as can be
-        # (rolled back with the booking above when there is no seat).
-        seats = await uow.classes.take_seat(org, class_id)
+        # The seat last: the class's row is everyone's, so its lock is held for as short a time as can be.
+        seats = await uow.bookings.add_holding_seat(booking)
         if seats is None:
             raise await _class_full(uow, cls)
         await _leave_waitlist_on_booking(uow, cls, client_id, seats)
@@ -153,13 +148,12 @@ async def cancel(uow: BookingUnitOfWork, *, principal: Principal, booking_id: UU
         was = booking.status
         outcome = booking.cancel(now=now(), by=principal.user_id, reason=reason, policy=policy,
                                  late_cancel_cutoff=cls.late_cancel_cutoff, waive_late_cancel=waive_late_cancel)
-        await uow.bookings.save(booking)
         credit_command(uow, booking, outcome, reason=reason or booking.status)
         fee = ({"fee_minor": policy.late_cancel_fee_minor, "fee_currency": policy.currency}
                if outcome == "kept-fee-due" else {})
         publish_booking_changes(uow, booking, **fee)
-        seats = await uow.classes.free_seat(booking.organization_id, booking.class_id, was=was)
-        publish_seats(uow, cls, seats)
+        changed = await uow.bookings.save_and_count(booking, **{was: -1})
+        publish_seats(uow, cls, changed[1] if changed else None)
         await promote_next(uow, cls)
         uow.announce_outcome(booking)
         await uow.commit()

@@ -33,8 +33,7 @@ async def on_credit_reserved(event: billing.CreditReserved, meta: EventMeta, uow
         credit_command(uow, booking, "released", reason=f"booking {booking.status}")
         return
     booking.confirm(event.package_id, now())
-    await uow.bookings.save(booking)
-    changed = await uow.classes.confirm_seat(booking.organization_id, booking.class_id)
+    changed = await uow.bookings.save_and_count(booking, pending=-1, confirmed=1)
     publish_booking_changes(uow, booking)
     # The seat was counted as taken since the request: only a promotion's shorter waitlist is news to browsers.
     if changed is not None and booking.waitlist_entry_id:
@@ -78,15 +77,14 @@ async def fail_if_overdue(uow: BookingUnitOfWork, organization_id: UUID, booking
 async def _give_up(uow: BookingUnitOfWork, booking: Booking, *, reason: str, credit_refused: bool) -> None:
     """The booking didn't happen: free its seat and offer it to the next in line."""
     booking.refuse(reason)
-    await uow.bookings.save(booking)
     publish_booking_changes(uow, booking)
     after_seq = None
     cls = await uow.classes.get(booking.organization_id, booking.class_id, lock=True)
     if booking.waitlist_entry_id and cls is not None:
         after_seq = await _skip_waitlisted(uow, booking, cls, reason=reason, credit_refused=credit_refused)
-    seats = await uow.classes.free_seat(booking.organization_id, booking.class_id, was="pending")
+    changed = await uow.bookings.save_and_count(booking, pending=-1)
     if cls is not None:
-        publish_seats(uow, cls, seats)
+        publish_seats(uow, cls, changed[1] if changed else None)
         await promote_next(uow, cls, after_seq=after_seq)
     uow.announce_outcome(booking)
 
@@ -131,12 +129,11 @@ async def promote_next(uow: BookingUnitOfWork, cls: BookableClass, *, after_seq:
                 await uow.bookings.overlapping(cls.organization_id, entry.client_id, cls.starts_at,
                                                cls.ends_at) is None:
             break
-    seats = await uow.classes.take_seat(cls.organization_id, cls.id)
-    if seats is None:
-        return None
     booking = Booking.request(of=cls, client_id=entry.client_id, now=moment, timeout=uow.saga_timeout,
                               source="waitlist", waitlist_entry_id=entry.id)
-    await uow.bookings.add(booking)
+    seats = await uow.bookings.add_holding_seat(booking)
+    if seats is None:
+        return None
     await uow.waitlist.set_status(entry, "promoting")
     ask_for_credit(uow, booking)
     publish_booking_changes(uow, booking)
