@@ -49,7 +49,10 @@ Handler = Callable[[Any, EventMeta, Any], Awaitable[None]]
 
 
 async def connect(url: str, *, name: str) -> nats.NATS:
-    return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+    # A short drain: by shutdown the consumers have left their subscriptions; one left behind (its loop
+    # cancelled while it was subscribing) would otherwise hold the shutdown for nats-py's 30 s.
+    return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                              drain_timeout=3)
 
 
 def stream_config(name: str, subjects: list[str]) -> api.StreamConfig:
@@ -60,7 +63,7 @@ def stream_config(name: str, subjects: list[str]) -> api.StreamConfig:
         retention=api.RetentionPolicy.LIMITS,
         max_age=STREAM_MAX_AGE_SECONDS,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
-        # Delayed and periodic messages (saga deadlines, periodic jobs) are JetStream message schedules.
+        # Periodic messages (the services' ticks) are JetStream message schedules.
         allow_msg_schedules=True,
     )
 
@@ -195,6 +198,8 @@ class Consumers:
             pulls = await self._bind(durable, subscription.stream)
         except nats.errors.ConnectionClosedError:
             return
+        if pulls is None:
+            return
         try:
             while not self._stopping:
                 await self._pull_and_handle(durable, by_type, pulls)
@@ -205,9 +210,10 @@ class Consumers:
             with contextlib.suppress(Exception):
                 await pulls.unsubscribe()
 
-    async def _bind(self, durable: str, stream: str) -> JetStreamContext.PullSubscription:
-        """The consumer's pull subscription, retried until it can be made (NATS may be restarting)."""
-        while True:
+    async def _bind(self, durable: str, stream: str) -> JetStreamContext.PullSubscription | None:
+        """The consumer's pull subscription, retried until it can be made (NATS may be restarting); None
+        when stopped first (a cancellation can be lost inside nats-py's request, so the flag is checked too)."""
+        while not self._stopping:
             try:
                 return await self._js().pull_subscribe_bind(durable, stream)
             except nats.errors.ConnectionClosedError:
@@ -215,6 +221,7 @@ class Consumers:
             except Exception:
                 log.exception("subscribing to %s failed; trying again", durable)
                 await asyncio.sleep(1.0)
+        return None
 
     async def _pull_and_handle(self, durable: str, by_type: Mapping[str, Handler],
                                pulls: JetStreamContext.PullSubscription) -> None:

@@ -13,6 +13,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from prometheus_client import Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -52,11 +53,17 @@ def setup_logging(service: str, *, level: str = "INFO", json_logs: bool = True) 
 
 
 def setup_tracing(service: str) -> None:
-    """Spans are always made (logs carry their ids); they are exported when OTLP is configured."""
+    """Spans are always made (logs carry their ids, and `traceparent` travels on); they are recorded and
+    exported when OTLP is configured. Without an exporter they are not recorded at all (unless
+    `OTEL_TRACES_SAMPLER` says otherwise): recording spans nobody receives cost a request more than its
+    trace is worth."""
     if isinstance(trace.get_tracer_provider(), TracerProvider):
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+    exporting = bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                     or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    sampler = None if exporting or os.environ.get("OTEL_TRACES_SAMPLER") else ALWAYS_OFF  # None: the SDK's default
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
+    if exporting:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
