@@ -1,11 +1,10 @@
 """The edge's pure parts: which service a path goes to, and the merged API document."""
 
-import asyncio
 
 import pytest
 
 from gateway.edge.openapi import merge
-from gateway.edge.ratelimit import RateLimits, category
+from gateway.edge.ratelimit import RateLimits, SlidingWindow, category
 from gateway.edge.routes import RouteTable
 from studio_platform.errors import RateLimited
 
@@ -44,20 +43,36 @@ def test_merge_keeps_every_operation_and_renames_clashing_schemas():
 
 
 def test_rate_limits_count_per_caller_and_say_when_to_retry():
-    async def scenario():
-        limits = RateLimits(auth="2/minute", default="100/minute", booking="1/minute")
-        await limits.check(caller="addr:1", category="auth")
-        await limits.check(caller="addr:1", category="auth")
-        await limits.check(caller="addr:2", category="auth")
-        await limits.check(caller="addr:1", category="api")
-        await limits.check(caller="user:1", category="booking")
-        with pytest.raises(RateLimited):
-            await limits.check(caller="user:1", category="booking")
-        with pytest.raises(RateLimited) as refused:
-            await limits.check(caller="addr:1", category="auth")
-        assert 1 <= refused.value.extensions["retry_after"] <= 60
+    limits = RateLimits(auth="2/minute", default="100/minute", booking="1/minute")
+    limits.check(caller="addr:1", category="auth", now=60.0)
+    limits.check(caller="addr:1", category="auth", now=61.0)
+    limits.check(caller="addr:2", category="auth", now=61.0)
+    limits.check(caller="addr:1", category="api", now=61.0)
+    limits.check(caller="user:1", category="booking", now=61.0)
+    with pytest.raises(RateLimited):
+        limits.check(caller="user:1", category="booking", now=62.0)
+    with pytest.raises(RateLimited) as refused:
+        limits.check(caller="addr:1", category="auth", now=62.0)
+    assert refused.value.extensions["retry_after"] == 58  # this window alone is full
 
-    asyncio.run(scenario())
+
+def test_the_window_slides_last_minutes_hits_out_as_time_passes():
+    window = SlidingWindow(limit=10, seconds=60)
+    assert all(window.hit("a", 60.0 + i) is None for i in range(10))  # ten in the first minute
+    # A quarter into the next minute, three quarters of those ten still count: 7.5 + 2 > 10 - 1.
+    assert window.hit("a", 135.0) is None and window.hit("a", 135.0) is None
+    # Refused until 0.7 of last minute's count is left: three seconds on.
+    assert window.hit("a", 135.0) == pytest.approx(3.0)
+    assert window.hit("a", 137.9) is not None
+    assert window.hit("a", 138.01) is None  # after waiting as told, it passes
+    assert window.hit("b", 135.0) is None  # someone else is not held up
+
+
+def test_callers_gone_quiet_are_forgotten():
+    window = SlidingWindow(limit=5, seconds=60)
+    window.hit("a", 0.0)
+    window.hit("b", 130.0)  # two windows on: a is swept out
+    assert set(window._counts) == {"b"}
 
 
 def test_what_counts_as_a_booking_attempt():

@@ -21,7 +21,7 @@ class RateLimitMiddleware:
             return
         request = Request(scope)
         try:
-            await self.limits.check(caller=await _caller(request), category=category(scope["method"], scope["path"]))
+            self.limits.check(caller=await _caller(request), category=category(scope["method"], scope["path"]))
         except DomainError as exc:
             response = problem_response(exc.status, detail=exc.detail, code=exc.code, instance=scope["path"],
                                         headers={"Retry-After": str(exc.extensions.get("retry_after", 1))})

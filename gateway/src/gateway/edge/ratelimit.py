@@ -1,19 +1,20 @@
 """Rate limits per caller: a signed-in user by their id, anyone else by address.
 
-In-memory sliding-window counters (the `limits` library): each gateway replica
-counts on its own, which bounds abuse without a shared store. Counters rather
-than the exact moving window: constant work per request, where the moving window
-keeps every hit and sweeps them all (through a thread) as they expire.
+Sliding-window counters in memory: each gateway replica counts on its own, which bounds abuse without
+a shared store. A caller's count in this window, plus last window's weighted by how much of it the
+sliding window still covers, must stay under the limit: constant work per request. (The `limits`
+library's asyncio memory store, used before, looked at every caller's counter on every request to expire
+old ones, so a request cost more the more people had called lately; its parser still reads the settings.)
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
+from dataclasses import dataclass
 
-from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits import parse
 
 from studio_platform.errors import RateLimited
 
@@ -30,15 +31,52 @@ def category(method: str, path: str) -> str:
     return "api"
 
 
+@dataclass
+class _Count:
+    window: int  # which window `current` counts (window start // length)
+    current: int
+    previous: int
+
+
+class SlidingWindow:
+    """`limit` hits per `seconds` per key."""
+
+    def __init__(self, limit: int, seconds: int) -> None:
+        self.limit, self.seconds = limit, seconds
+        self._counts: dict[str, _Count] = {}
+        self._swept = 0
+
+    def hit(self, key: str, now: float) -> float | None:
+        """Count a hit and return None, or refuse it (counting nothing) and return the seconds to wait."""
+        window, into = divmod(now, self.seconds)
+        window = int(window)
+        if window > self._swept:  # once a window, forget callers quiet for two
+            self._counts = {k: c for k, c in self._counts.items() if c.window >= window - 1}
+            self._swept = window
+        count = self._counts.get(key)
+        if count is None or count.window < window - 1:
+            count = self._counts[key] = _Count(window, 0, 0)
+        elif count.window == window - 1:
+            count.window, count.previous, count.current = window, count.current, 0
+        overlap = 1 - into / self.seconds  # of last window, still inside the sliding one
+        if count.previous * overlap + count.current + 1 <= self.limit:
+            count.current += 1
+            return None
+        if count.current + 1 > self.limit or count.previous == 0:
+            return self.seconds - into  # this window alone is full: wait for the next
+        # Wait until enough of last window has slid out: previous * overlap' <= limit - current - 1.
+        needed_overlap = max(0.0, (self.limit - count.current - 1) / count.previous)
+        return (overlap - needed_overlap) * self.seconds
+
+
 class RateLimits:
     def __init__(self, *, auth: str, default: str, booking: str) -> None:
-        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
-        self._limits: dict[str, RateLimitItem] = {"auth": parse(auth), "api": parse(default),
-                                                  "booking": parse(booking)}
+        self._windows = {name: SlidingWindow(item.amount, item.get_expiry())
+                         for name, item in (("auth", parse(auth)), ("api", parse(default)),
+                                            ("booking", parse(booking)))}
 
-    async def check(self, *, caller: str, category: str) -> None:
-        limit = self._limits[category]
-        if not await self._limiter.hit(limit, category, caller):
-            stats = await self._limiter.get_window_stats(limit, category, caller)
-            retry = max(1, int(stats.reset_time - time.time()))
-            raise RateLimited("Too many requests; slow down.", code="rate-limited", retry_after=retry)
+    def check(self, *, caller: str, category: str, now: float | None = None) -> None:
+        wait = self._windows[category].hit(caller, time.time() if now is None else now)
+        if wait is not None:
+            raise RateLimited("Too many requests; slow down.", code="rate-limited",
+                              retry_after=max(1, math.ceil(wait)))
