@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from datetime import timedelta
 
@@ -30,6 +31,8 @@ from studio_platform.inbox import INBOX, STREAM_MAX_AGE_SECONDS
 log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "outbox"
+PENDING_EVERY_SECONDS = 10.0
+SWEEP_EVERY_SECONDS = 3600.0
 
 PUBLISHED = Counter("outbox_published_total", "Events published by the outbox relay")
 PENDING = Gauge("outbox_pending", "Committed events not yet published")
@@ -120,16 +123,19 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll)
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
             log.info("outbox relay leading")
-            swept = 0
+            measured = swept = time.monotonic()
             while not conn.is_closed():
                 self._wake.clear()
-                while await self.drain_once():
+                # Again only while batches come full: a commit after this drain's read wakes the relay anyway
+                # (its NOTIFY sets the flag just cleared), so an empty read to make sure is never needed.
+                while await self.drain_once() == self._batch:
                     pass
-                swept += 1
-                if swept % 10 == 0:
+                if time.monotonic() - measured >= PENDING_EVERY_SECONDS:
                     PENDING.set(await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
-                if swept % 3600 == 0:
+                    measured = time.monotonic()
+                if time.monotonic() - swept >= SWEEP_EVERY_SECONDS:
                     await self._sweep()
+                    swept = time.monotonic()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
                 except TimeoutError:
