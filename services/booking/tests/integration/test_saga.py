@@ -29,6 +29,17 @@ async def test_a_booking_is_confirmed_when_billing_reserves_a_credit(studio, fak
     assert command["client_id"] == str(client_id) and command["class_id"] == str(lesson["class_id"])
 
 
+async def test_only_changes_browsing_can_see_are_announced_as_availability(studio, fake_billing):
+    lesson = await studio.add_class(capacity=3)
+    assert (await studio.book(lesson["class_id"], studio.client()[1])).status_code == 201
+    async with studio.app.state.engine.connect() as db:
+        rows = (await db.execute(sa.text(
+            "SELECT data FROM outbox WHERE type = 'booking.class.availability_changed.v1' AND subject = :class_id"
+            " ORDER BY seq"), {"class_id": str(lesson["class_id"])})).all()
+    # The seat held at the request; its confirmation leaves spots left and the waitlist as they were.
+    assert [(r.data["spots_left"], r.data["pending"] + r.data["confirmed"]) for r in rows] == [(2, 1)]
+
+
 async def test_a_refused_credit_frees_the_seat(studio, fake_billing):
     fake_billing.decide = lambda command: "no-credits"
     lesson = await studio.add_class(capacity=1)
