@@ -73,6 +73,18 @@ async def _keep_repeating(js: JetStreamContext, event: Event, every: str, source
             delay = min(30.0, delay * 2)
 
 
+async def _wait_for_background(tasks: list[asyncio.Task[None]], seconds: float = 5.0) -> None:
+    """Let cancelled background tasks finish, but not for ever: one that ignores its cancellation (nats-py
+    can swallow one while it waits) is named in the log with where it is, and left behind."""
+    if not tasks:
+        return
+    _, stuck = await asyncio.wait(tasks, timeout=seconds)
+    for task in stuck:
+        where = "; ".join(f"{frame.f_code.co_name} ({frame.f_code.co_filename}:{frame.f_lineno})"
+                          for frame in task.get_stack())
+        log.error("background task %s did not stop within %.0f s of shutdown: %s", task.get_name(), seconds, where)
+
+
 async def _check_database(request: Request) -> None:
     async with request.app.state.engine.connect() as conn:
         await conn.execute(sa.text("SELECT 1"))
@@ -120,9 +132,11 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
         if defn.run_relay:
             relay = OutboxRelay(bus_engine, js, name=defn.name, poll_seconds=settings.outbox_poll_seconds)
             tasks.append(asyncio.create_task(relay.run(), name=f"{defn.name}-outbox-relay"))
-        tasks.extend(asyncio.create_task(_keep_repeating(js, event, every, f"/services/{defn.name}"))
+        tasks.extend(asyncio.create_task(_keep_repeating(js, event, every, f"/services/{defn.name}"),
+                                         name=f"{defn.name}-schedule-{event.type}")
                      for event, every in defn.repeating)
-        tasks.extend(asyncio.create_task(job(app)) for job in defn.background)
+        tasks.extend(asyncio.create_task(job(app), name=f"{defn.name}-{getattr(job, '__name__', 'job')}")
+                     for job in defn.background)
         log.info("%s started", defn.name)
         try:
             yield
@@ -130,7 +144,7 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
             consumers.stop()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _wait_for_background(tasks)
             await nc.drain()
             await engine.dispose()
             await bus_engine.dispose()

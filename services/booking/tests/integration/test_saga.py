@@ -40,6 +40,18 @@ async def test_only_changes_browsing_can_see_are_announced_as_availability(studi
     assert [(r.data["spots_left"], r.data["pending"] + r.data["confirmed"]) for r in rows] == [(2, 1)]
 
 
+async def test_a_full_class_is_answered_by_the_studios_own_policy(studio, fake_billing):
+    policy = {"late_cancel_policy": "fee", "late_cancel_fee_minor": 500, "currency": "EUR", "waitlist_limit": 0,
+              "promotion_cutoff_minutes": 60}
+    path = f"/v1/studios/{studio.studio_id}/booking-policy"
+    assert (await studio.http.put(path, json=policy, headers=studio.owner)).status_code == 200
+    assert (await studio.http.get(path, headers=studio.owner)).json() == policy
+    lesson = await studio.add_class(capacity=1)
+    assert (await studio.book(lesson["class_id"], studio.client()[1])).status_code == 201
+    full = (await studio.book(lesson["class_id"], studio.client()[1])).json()
+    assert (full["code"], full["waitlist_open"]) == ("class-full", False)  # this studio keeps no waitlist
+
+
 async def test_a_refused_credit_frees_the_seat(studio, fake_billing):
     fake_billing.decide = lambda command: "no-credits"
     lesson = await studio.add_class(capacity=1)

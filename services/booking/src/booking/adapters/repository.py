@@ -7,7 +7,7 @@ many requests race, a class never holds more bookings than seats.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -53,6 +53,31 @@ def _seat_change(counts: tuple[str, ...], guarded: bool) -> sa.Update:
                         "seats_version": c.seats_version + 1}).returning(class_copies)
 
 
+@dataclass(frozen=True)
+class FirstLook:
+    cls: BookableClass
+    seats: Seats
+    policy: BookingPolicy  # the studio's, or the default
+    booked: Booking | None  # the client's active booking of this class, if any
+
+
+_mine = bookings.alias("mine")
+_MINE = (sa.select(_mine).where(
+    _mine.c.organization_id == class_copies.c.organization_id, _mine.c.class_id == class_copies.c.id,
+    _mine.c.client_id == sa.bindparam("client_id", type_=_mine.c.client_id.type), _mine.c.status.in_(ACTIVE))
+    .limit(1).lateral("mine"))
+_FIRST_LOOK = (
+    sa.select(class_copies, booking_policies.c.studio_id.label("policy_studio_id"),
+              *(booking_policies.c[k].label(f"policy_{k}") for k in _POLICY_FIELDS),
+              *(_MINE.c[k].label(f"mine_{k}") for k in _BOOKING_FIELDS))
+    .select_from(class_copies
+                 .outerjoin(booking_policies, sa.and_(
+                     booking_policies.c.organization_id == class_copies.c.organization_id,
+                     booking_policies.c.studio_id == class_copies.c.studio_id))
+                 .outerjoin(_MINE, sa.true()))
+    .where(matching(class_copies, "organization_id", "id", prefix="c_")))
+
+
 class ClassRepository:
     def __init__(self, db: AsyncConnection) -> None:
         self._db = db
@@ -78,6 +103,18 @@ class ClassRepository:
     async def get_with_seats(self, organization_id: UUID, class_id: UUID) -> tuple[BookableClass, Seats] | None:
         row = await self._row(organization_id, class_id)
         return None if row is None else (_class(row), _seats(row))
+
+    async def first_look(self, organization_id: UUID, class_id: UUID, client_id: UUID,
+                         default_policy: BookingPolicy) -> FirstLook | None:
+        """What a booking attempt needs before any lock, in one statement: enough to refuse a full class."""
+        row = (await self._db.execute(_FIRST_LOOK, {**match("c_", organization_id=organization_id, id=class_id),
+                                                    "client_id": client_id})).first()
+        if row is None:
+            return None
+        policy = (default_policy if row.policy_studio_id is None
+                  else BookingPolicy(**{k: getattr(row, f"policy_{k}") for k in _POLICY_FIELDS}))
+        mine = None if row.mine_id is None else Booking(**{k: getattr(row, f"mine_{k}") for k in _BOOKING_FIELDS})
+        return FirstLook(_class(row), _seats(row), policy, mine)
 
     async def seats(self, organization_id: UUID, class_id: UUID) -> Seats | None:
         row = await self._row(organization_id, class_id)

@@ -80,7 +80,7 @@ def credit_command(uow: BookingUnitOfWork, booking: Booking, outcome: str, reaso
     uow.publish(command, subject=str(booking.id))
 
 
-def _no_such_class() -> NotFound:
+def no_such_class() -> NotFound:
     return NotFound("No such class.", code="class-not-found")
 
 
@@ -88,7 +88,7 @@ async def class_or_404(uow: BookingUnitOfWork, organization_id: UUID, class_id: 
                        lock: bool = False) -> BookableClass:
     cls = await uow.classes.get(organization_id, class_id, lock=lock)
     if cls is None:
-        raise _no_such_class()
+        raise no_such_class()
     return cls
 
 
@@ -96,7 +96,7 @@ async def class_and_seats_or_404(uow: BookingUnitOfWork, organization_id: UUID,
                                  class_id: UUID) -> tuple[BookableClass, Seats]:
     found = await uow.classes.get_with_seats(organization_id, class_id)
     if found is None:
-        raise _no_such_class()
+        raise no_such_class()
     return found
 
 

@@ -10,14 +10,17 @@ from typing import Any
 from uuid import UUID
 
 from booking.adapters.outcomes import OutcomeWaiter
+from booking.adapters.repository import FirstLook
 from booking.domain.bookings import Booking, Outcome
 from booking.domain.classes import BookableClass, Seats, ensure_bookable
+from booking.domain.policy import BookingPolicy
 from booking.handlers.common import (
     ask_for_credit,
     class_and_seats_or_404,
     class_or_404,
     credit_command,
     ensure_staff_of,
+    no_such_class,
     now,
     publish_booking_changes,
     publish_seats,
@@ -51,12 +54,16 @@ async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID,
     """The booking (pending, or an earlier one with the same key), and how to hear its outcome."""
     org, client_id = principal.org, principal.user_id
     moment = now()
-    # Read first, outside any transaction: most requests in a flash sale find the class full and are
-    # answered from this read. Inside the transaction the conditional update is the authority on seats.
+    # Read first, outside any transaction, in one statement: most requests in a flash sale find the class
+    # full and are answered from this read. Inside the transaction the conditional update is the
+    # authority on seats.
     async with uow.reading():
-        cls, seen = await class_and_seats_or_404(uow, org, class_id)
-        if not idempotency_key:
-            await _refuse_unless_open(uow, cls, seen, client_id, moment)
+        look = await uow.classes.first_look(org, class_id, client_id, uow.default_policy)
+    if look is None:
+        raise no_such_class()
+    cls = look.cls
+    if not idempotency_key:
+        _refuse_unless_open(look, moment)
     async with uow:
         until = await uow.suspensions.until(org, client_id, moment, lock_client=True)
         if idempotency_key:
@@ -65,7 +72,7 @@ async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID,
                 if earlier.class_id != class_id:
                     raise Conflict("That Idempotency-Key was used for another class.", code="idempotency-key-reused")
                 return earlier, None
-            await _refuse_unless_open(uow, cls, seen, client_id, moment)
+            _refuse_unless_open(look, moment)
         if until is not None:
             raise Forbidden(f"Booking is suspended until {until.isoformat()}.", code="client-suspended",
                             suspended_until=until.isoformat())
@@ -75,7 +82,7 @@ async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID,
         # The seat last: the class's row is everyone's, so its lock is held for as short a time as can be.
         seats = await uow.bookings.add_holding_seat(booking)
         if seats is None:
-            raise await _class_full(uow, cls)
+            raise await _class_full_now(uow, cls)
         await _leave_waitlist_on_booking(uow, cls, client_id, seats)
         ask_for_credit(uow, booking)
         publish_booking_changes(uow, booking)
@@ -85,18 +92,21 @@ async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID,
     return booking, answered
 
 
-async def _refuse_unless_open(uow: BookingUnitOfWork, cls: BookableClass, seen: Seats, client_id: UUID,
-                              moment: datetime) -> None:
+def _refuse_unless_open(look: FirstLook, moment: datetime) -> None:
     """Registration closed, or the class full as last seen: answered at once, without a seat's locks."""
-    ensure_bookable(cls, moment)
-    if seen.left == 0:
-        await _ensure_not_booked_already(uow, cls, client_id)
-        raise await _class_full(uow, cls, seen)
+    ensure_bookable(look.cls, moment)
+    if look.seats.left == 0:
+        if look.booked is not None:
+            raise _already_booked(look.booked)
+        raise _class_full(look.seats, look.policy)
 
 
-async def _class_full(uow: BookingUnitOfWork, cls: BookableClass, seats: Seats | None = None) -> Conflict:
-    seats = seats or await uow.classes.seats(cls.organization_id, cls.id)
-    policy = await uow.policies.for_studio(cls.organization_id, cls.studio_id)
+async def _class_full_now(uow: BookingUnitOfWork, cls: BookableClass) -> Conflict:
+    seats = await uow.classes.seats(cls.organization_id, cls.id)
+    return _class_full(seats, await uow.policies.for_studio(cls.organization_id, cls.studio_id))
+
+
+def _class_full(seats: Seats | None, policy: BookingPolicy) -> Conflict:
     return Conflict("This class just filled up; join the waitlist instead.", code="class-full",
                     waitlist_open=bool(seats and seats.waitlisted < policy.waitlist_limit),
                     waitlisted=seats.waitlisted if seats else 0)
@@ -105,12 +115,6 @@ async def _class_full(uow: BookingUnitOfWork, cls: BookableClass, seats: Seats |
 def _already_booked(existing: Booking) -> Conflict:
     return Conflict("You have already booked this class.", code="already-booked", booking_id=str(existing.id),
                     reference=existing.reference)
-
-
-async def _ensure_not_booked_already(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID) -> None:
-    existing = await uow.bookings.active(cls.organization_id, cls.id, client_id)
-    if existing is not None:
-        raise _already_booked(existing)
 
 
 async def _ensure_free_to_book(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID) -> None:
