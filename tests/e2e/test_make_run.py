@@ -36,11 +36,14 @@ def test_run_brings_everything_up_and_stops_cleanly(tmp_path):
         login = httpx.post(f"{url}/v1/auth/login", json={"email": "alice@demo.studio",
                                                          "password": "demo-studio-2026"})
         assert login.status_code == 200, login.text
-        week = httpx.get(f"{url}/v1/classes", headers={"Authorization": f"Bearer {login.json()['access_token']}"},
-                         params={"limit": 200})
+        alice = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        week = httpx.get(f"{url}/v1/classes", headers=alice, params={"limit": 200})
         zones = {c["studio"]["time_zone"] for c in week.json()["items"]}
         assert zones == {"Europe/London", "America/New_York"}
         assert len(week.json()["items"]) >= 30
+        # The demo clients hold a class pack, so a booking goes through the whole saga at once.
+        booked = httpx.post(f"{url}/v1/classes/{week.json()['items'][0]['id']}/bookings", headers=alice, timeout=10)
+        assert booked.status_code == 201 and booked.json()["status"] == "confirmed", booked.text
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -1,7 +1,8 @@
 """Demo data, loaded through the public API (so it exercises what a studio would do).
 
-One organization, two studios in different time zones, instructors, clients and
-the coming week of classes. Loading twice changes nothing.
+One organization, two studios in different time zones, instructors, clients with a
+class pack each (sold at the desk), and the coming week of classes. Loading twice
+changes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ CLIENTS = [("alice@demo.studio", "Alice Moreno"), ("bob@demo.studio", "Bob Okafo
            ("carol@demo.studio", "Carol Chen")]
 CLASS_TYPES = [("HIIT", "#1e88e5", 15, 45), ("Mat Pilates", "#43a047", 20, 60), ("Reformer", "#ff6b35", 12, 50)]
 DAILY = [("07:00", "HIIT"), ("12:30", "Mat Pilates"), ("18:00", "Reformer")]
+PACK = {"kind": "class_pack", "name": "10-class pack", "credits": 10, "validity_days": 90,
+        "price": {"amount_minor": 12000, "currency": "GBP"}}
 
 
 class Api:
@@ -75,8 +78,10 @@ def load_demo(base_url: str, *, today: date | None = None) -> dict[str, Any]:
                for name, zone in STUDIOS}
     instructors = {studio: _join(base_url, owner, email, name, "instructor", [studios[studio]["id"]])
                    for email, name, studio in INSTRUCTORS}
+    pack = owner.ok("POST", "/v1/products", json=PACK)
     for email, name in CLIENTS:
-        _join(base_url, owner, email, name, "client", [])
+        client_id = _join(base_url, owner, email, name, "client", []).ok("GET", "/v1/me")["user"]["id"]
+        owner.ok("POST", f"/v1/clients/{client_id}/packages", json={"product_id": pack["id"]})
     types = {name: owner.ok("POST", "/v1/class-types", json={
         "name": name, "colour": colour, "default_capacity": capacity, "default_duration_minutes": minutes})
         for name, colour, capacity, minutes in CLASS_TYPES}
