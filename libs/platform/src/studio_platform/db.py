@@ -27,7 +27,6 @@ def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> Asy
     return create_async_engine(asyncpg_url(url), pool_size=pool_size, max_overflow=max_overflow)
 
 
-
 # Hot statements are built once, at import, with their values as parameters: building a statement and
 # its cache key on every call cost SQLAlchemy more than running it.
 def matching(table: sa.Table, *columns: str, prefix: str = "w_") -> sa.ColumnElement[bool]:
@@ -41,7 +40,12 @@ def match(prefix: str = "w_", **values: Any) -> dict[str, Any]:
     return {f"{prefix}{name}": value for name, value in values.items()}
 
 
-_XACT_LOCK = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.Text), 0)))
+def xact_lock() -> sa.ColumnElement[Any]:
+    """`pg_advisory_xact_lock` on the text `:key`: held until the transaction ends, touching no row."""
+    return sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.Text), 0))
+
+
+_XACT_LOCK = sa.select(xact_lock())
 
 
 async def advisory_xact_lock(db: AsyncConnection, key: str) -> None:

@@ -31,7 +31,6 @@ class OutgoingEvent:
     organization_id: UUID
     data: bytes
     traceparent: str | None = None
-    extra_headers: dict[str, str] | None = None
 
     def headers(self) -> dict[str, str]:
         headers = {
@@ -48,8 +47,6 @@ class OutgoingEvent:
             headers["ce-subject"] = self.subject
         if self.traceparent:
             headers["traceparent"] = self.traceparent
-        if self.extra_headers:
-            headers.update(self.extra_headers)
         return headers
 
 

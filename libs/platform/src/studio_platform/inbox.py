@@ -58,6 +58,6 @@ class Received:
 async def claim(db: AsyncConnection, *, consumer: str, events: Sequence[Received]) -> set[uuid.UUID]:
     """The ids among `events` this consumer has not handled before (in this transaction's view)."""
     result = await db.execute(_CLAIM, {"consumer": consumer, "ids": [e.id for e in events],
-                                            "organizations": [e.organization_id for e in events],
-                                            "types": [e.type for e in events]})
+                                       "organizations": [e.organization_id for e in events],
+                                       "types": [e.type for e in events]})
     return set(result.scalars())

@@ -52,8 +52,6 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("data", JSONB, nullable=False),
         sa.Column("traceparent", sa.Text),
-        # JetStream headers besides the envelope's, e.g. a schedule for delayed delivery.
-        sa.Column("headers", JSONB),
         sa.Column("published_at", sa.DateTime(timezone=True)),
         sa.Index("outbox_unpublished", "seq", postgresql_where=sa.text("published_at IS NULL")),
     )
@@ -80,7 +78,6 @@ def _row_to_event(row: sa.Row) -> OutgoingEvent:
         organization_id=row.organization_id,
         data=row.data.encode(),
         traceparent=row.traceparent,
-        extra_headers=row.headers,
     )
 
 

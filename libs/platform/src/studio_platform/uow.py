@@ -6,9 +6,10 @@ as the state they describe; the relay is woken by NOTIFY when it commits.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -27,9 +28,8 @@ from studio_platform.outbox import NOTIFY_CHANNEL
 # the relay once they are committed and the unit's own notices. The ordinality keeps their order in `seq`.
 _WRITE_OUTBOX = sa.text(f"""
 WITH written AS (
-    INSERT INTO outbox (id, organization_id, nats_subject, type, source, subject, time, data, traceparent, headers)
-    SELECT r.id, r.organization_id, r.nats_subject, r.type, r.source, r.subject, r.time, r.data, r.traceparent,
-           r.headers
+    INSERT INTO outbox (id, organization_id, nats_subject, type, source, subject, time, data, traceparent)
+    SELECT r.id, r.organization_id, r.nats_subject, r.type, r.source, r.subject, r.time, r.data, r.traceparent
     FROM jsonb_array_elements(:rows) WITH ORDINALITY AS e(event, n),
          jsonb_populate_record(NULL::outbox, e.event) AS r
     ORDER BY e.n
@@ -96,7 +96,6 @@ class UnitOfWork:
                 "id": str(event_id),
                 "organization_id": str(event.organization_id),
                 "nats_subject": event.subject(),
-                "headers": None,
                 "type": event.type,
                 "source": self.source,
                 "subject": subject,
@@ -111,6 +110,18 @@ class UnitOfWork:
         """Record `events` as handled by `consumer`; returns the ids it had not handled before."""
         return await inbox.claim(self.db, consumer=consumer, events=events)
 
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A part of this unit that may fail on its own: if it raises, its writes and the events and notices
+        it queued are undone, and what came before it stays, to be committed with the rest."""
+        events, notices = len(self._events), len(self._notices)
+        try:
+            async with self.db.begin_nested():
+                yield
+        except BaseException:
+            del self._events[events:], self._notices[notices:]
+            raise
+
     def notify(self, channel: str, payload: str) -> None:
         """A PostgreSQL NOTIFY sent with this unit's commit (and only if it commits)."""
         self._notices.append((channel, payload))
@@ -118,8 +129,8 @@ class UnitOfWork:
     async def commit(self) -> None:
         if self._events or self._notices:
             await self.db.execute(_WRITE_OUTBOX, {"rows": self._events,
-                                                       "channels": [c for c, _ in self._notices],
-                                                       "payloads": [p for _, p in self._notices]})
+                                                  "channels": [c for c, _ in self._notices],
+                                                  "payloads": [p for _, p in self._notices]})
             self._events, self._notices = [], []
         await self.db.commit()
 

@@ -44,6 +44,29 @@ async def test_notices_and_events_go_out_with_the_commit_only(database):
         await listener.close()
 
 
+async def test_a_savepoint_that_fails_takes_back_only_its_own_writes_and_events(database):
+    _, engine = database
+    org = uuid.uuid4()
+    event = ClassTypeCreated(organization_id=org, class_type_id=uuid.uuid4(), name="Barre", colour="#abcdef",
+                             default_capacity=8, default_duration_minutes=45)
+    async with UnitOfWork(engine, source="/tests") as uow:
+        kept = uow.publish(event)
+        try:
+            async with uow.savepoint():
+                uow.publish(event)
+                uow.notify("tests", "undone")
+                await uow.db.execute(sa.text("SELECT 1 / 0"))  # fails inside the savepoint
+        except sa.exc.DBAPIError:
+            pass
+        async with uow.savepoint():
+            after = uow.publish(event)
+        await uow.commit()  # the transaction lives on past the failed part
+    async with engine.connect() as conn:
+        written = (await conn.execute(sa.select(OUTBOX.c.id).where(OUTBOX.c.organization_id == org)
+                                      .order_by(OUTBOX.c.seq))).scalars().all()
+    assert written == [kept, after]
+
+
 async def test_a_reading_unit_opens_no_transaction(database):
     _, engine = database
     uow = UnitOfWork(engine, source="/tests")

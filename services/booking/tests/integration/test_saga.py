@@ -77,6 +77,36 @@ async def test_a_silent_billing_fails_the_saga_at_its_deadline(studio, fake_bill
     await sent(fake_billing, billing.ReleaseCredit)
 
 
+async def test_a_deadline_that_cannot_be_applied_holds_back_no_other(studio, fake_billing):
+    fake_billing.decide = lambda command: None
+    stuck_class, other_class = await studio.add_class(capacity=1), await studio.add_class(capacity=1)
+
+    async def ddl(statement):
+        async with studio.app.state.engine.begin() as db:
+            await db.execute(sa.text(statement))
+
+    # Freeing a seat of the stuck class fails, as it would with its seat counts out of step.
+    await ddl("""CREATE FUNCTION refuse_freeing() RETURNS trigger LANGUAGE plpgsql AS $$
+                  BEGIN IF NEW.pending < OLD.pending THEN RAISE EXCEPTION 'seat counts out of step'; END IF;
+                  RETURN NEW; END $$""")
+    await ddl(f"""CREATE TRIGGER refuse_freeing BEFORE UPDATE ON class_copies FOR EACH ROW
+                  WHEN (OLD.id = '{stuck_class["class_id"]}') EXECUTE FUNCTION refuse_freeing()""")
+    stuck = (await studio.book(stuck_class["class_id"], studio.client()[1])).json()
+    other = (await studio.book(other_class["class_id"], studio.client()[1])).json()
+    assert stuck["status"] == other["status"] == "pending"
+
+    async def status(booking):
+        return (await studio.http.get(f"/v1/bookings/{booking['id']}", headers=studio.owner)).json()["status"]
+
+    async def failed(booking):
+        return await status(booking) == "failed"
+
+    await eventually(lambda: failed(other), timeout=15)
+    assert await status(stuck) == "pending"  # tried on every tick, undone each time
+    await ddl("DROP FUNCTION refuse_freeing() CASCADE")
+    await eventually(lambda: failed(stuck), timeout=10)
+
+
 async def test_retries_with_one_key_make_one_booking_and_a_second_key_is_refused(studio, fake_billing):
     lesson = await studio.add_class()
     _, client = studio.client()

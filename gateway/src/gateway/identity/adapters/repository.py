@@ -78,7 +78,7 @@ class UserRepository(_Repository):
 
     async def mark_email_verified(self, user_id: UUID) -> None:
         await self._db.execute(sa.update(users).where(users.c.id == user_id, users.c.email_verified_at.is_(None))
-                                    .values(email_verified_at=sa.func.now()))
+                               .values(email_verified_at=sa.func.now()))
 
 
 class OrganizationRepository(_Repository):

@@ -21,7 +21,7 @@ from booking.domain.bookings import ACTIVE, Booking
 from booking.domain.classes import BookableClass, Seats
 from booking.domain.policy import BookingPolicy
 from booking.domain.waitlist import WaitlistEntry
-from studio_platform.db import match, matching
+from studio_platform.db import match, matching, xact_lock
 
 _CLASS_FIELDS = [f.name for f in fields(BookableClass)]
 _BOOKING_FIELDS = [f.name for f in fields(Booking) if f.name != "events"]
@@ -140,6 +140,8 @@ _SAVE_BOOKING = sa.update(bookings).where(matching(bookings, "organization_id", 
 _HELD = _seat_change(("pending",), True).cte("held")
 _ADD_HOLDING_SEAT = sa.select(_HELD).add_cte(sa.insert(bookings).from_select(
     list(_BOOKING_VALUES), sa.select(*_BOOKING_VALUES.values()).where(sa.exists(sa.select(_HELD.c.id)))).cte("added"))
+
+
 @functools.cache
 def _saved_with_seats(counts: tuple[str, ...]) -> sa.Update:
     return _seat_change(counts, False).add_cte(_SAVE_BOOKING.cte("saved"))
@@ -320,8 +322,7 @@ class WaitlistRepository:
 _SUSPENDED_UNTIL = sa.select(suspensions.c.until).where(
     matching(suspensions, "organization_id", "client_id"),
     suspensions.c.until > sa.bindparam("now", type_=suspensions.c.until.type))
-_LOCKED_SUSPENDED_UNTIL = sa.select(_SUSPENDED_UNTIL.scalar_subquery()).where(
-    sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.Text), 0)).is_not(None))
+_LOCKED_SUSPENDED_UNTIL = sa.select(_SUSPENDED_UNTIL.scalar_subquery()).where(xact_lock().is_not(None))
 
 
 class SuspensionRepository:

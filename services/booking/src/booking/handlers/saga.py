@@ -6,6 +6,7 @@ ignored or, if it reserved a credit the booking no longer needs, undone.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from uuid import UUID
 
@@ -22,6 +23,8 @@ from booking.handlers.common import (
 from booking.unit_of_work import BookingUnitOfWork
 from studio_contracts import EventMeta, billing
 from studio_contracts import booking as events
+
+log = logging.getLogger(__name__)
 
 
 async def on_credit_reserved(event: billing.CreditReserved, meta: EventMeta, uow: BookingUnitOfWork) -> None:
@@ -59,10 +62,19 @@ OVERDUE_PER_TICK = 100
 
 
 async def on_tick(event: events.BookingTick, meta: EventMeta, uow: BookingUnitOfWork) -> None:
-    """Fail every saga past its deadline (their pending rows are indexed by deadline, so a quiet tick is cheap)."""
+    """Fail every saga past its deadline (their pending rows are indexed by deadline, so a quiet tick is cheap).
+
+    Each in a savepoint of its own: one that cannot be failed (its seat counts out of step, say) is
+    logged and tried again next tick, and does not hold back every other deadline with it.
+    """
     moment = now()
     for organization_id, booking_id in await uow.bookings.overdue(moment, limit=OVERDUE_PER_TICK):
-        await fail_if_overdue(uow, organization_id, booking_id, moment)
+        try:
+            async with uow.savepoint():
+                await fail_if_overdue(uow, organization_id, booking_id, moment)
+        except Exception:
+            log.exception("booking %s is past its deadline but could not be failed; the next tick tries again",
+                          booking_id)
 
 
 async def fail_if_overdue(uow: BookingUnitOfWork, organization_id: UUID, booking_id: UUID, moment: datetime) -> None:
