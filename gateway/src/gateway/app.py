@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -14,7 +14,7 @@ from gateway.config import GatewaySettings
 from gateway.edge import live_api
 from gateway.edge.live import LiveFeed
 from gateway.edge.middleware import RateLimitMiddleware
-from gateway.edge.proxy import ServiceProxy
+from gateway.edge.proxy import ProxyMiddleware, ServiceProxy
 from gateway.edge.ratelimit import RateLimits
 from gateway.identity.unit_of_work import IdentityUnitOfWork
 from studio_platform.service import ServiceDefinition, build_service_app
@@ -51,7 +51,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         publishes=["IDENTITY"],
         routers=[*identity.routers(), live_api.router],
         background=[run_proxy, run_live_feed],
-        middleware=[(RateLimitMiddleware, {"limits": RateLimits(auth=settings.rate_limit_auth,
+        # Limits first, then a service's operation forwarded before the router.
+        middleware=[(ProxyMiddleware, {"proxy": proxy, "methods": frozenset(PROXIED_METHODS)}),
+                    (RateLimitMiddleware, {"limits": RateLimits(auth=settings.rate_limit_auth,
                                                                 default=settings.rate_limit_default,
                                                                 booking=settings.rate_limit_booking)})],
     ))
@@ -59,11 +61,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.proxy = proxy
     app.state.live = live
 
-    async def forward(request: Request) -> Response:
-        return await proxy.forward(request)
+    async def unrouted() -> None:
+        raise proxy.unrouted()
 
-    # Registered last, so the gateway's own operations win; everything else under /v1 goes to a service.
-    app.add_api_route("/v1/{path:path}", forward, methods=PROXIED_METHODS, include_in_schema=False)
+    # What reaches the router under /v1 and is not the gateway's own has no service to answer it.
+    app.add_api_route("/v1/{path:path}", unrouted, methods=PROXIED_METHODS, include_in_schema=False)
 
     own_openapi = app.openapi
 

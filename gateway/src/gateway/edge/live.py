@@ -79,6 +79,8 @@ class LiveFeed:
                 await subscription.unsubscribe()
 
     async def _on_message(self, msg: Any) -> None:
+        if not self._listeners:  # nobody connected: not worth reading
+            return
         event = parse(msg.subject, msg.headers, msg.data)
         if event is None:
             return

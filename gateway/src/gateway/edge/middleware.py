@@ -7,7 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.edge.ratelimit import RateLimits, category
 from studio_platform.errors import DomainError
-from studio_platform.problems import problem_response
+from studio_platform.problems import domain_problem
 
 
 class RateLimitMiddleware:
@@ -23,9 +23,7 @@ class RateLimitMiddleware:
         try:
             self.limits.check(caller=await _caller(request), category=category(scope["method"], scope["path"]))
         except DomainError as exc:
-            response = problem_response(exc.status, detail=exc.detail, code=exc.code, instance=scope["path"],
-                                        headers={"Retry-After": str(exc.extensions.get("retry_after", 1))})
-            await response(scope, receive, send)
+            await domain_problem(exc, scope["path"])(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -14,7 +14,7 @@ _PARAM = re.compile(r"\{[^/{}]+\}")
 
 @dataclass(frozen=True)
 class Route:
-    template: str
+    path: str  # the template, as in the service's document
     service: str
     pattern: re.Pattern[str]
     literal_segments: int

@@ -99,12 +99,17 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
                             instance=request.url.path, invalid_params=params)
 
 
-async def _on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
+def domain_problem(exc: DomainError, instance: str) -> JSONResponse:
+    """The problem response for a refusal of ours, with the headers its status calls for."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
     if "retry_after" in exc.extensions:
         headers["Retry-After"] = str(exc.extensions["retry_after"])
     return problem_response(exc.status, title=exc.title, detail=exc.detail, code=exc.code,
-                            instance=request.url.path, headers=headers or None, **exc.extensions)
+                            instance=instance, headers=headers or None, **exc.extensions)
+
+
+async def _on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    return domain_problem(exc, request.url.path)
 
 
 async def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

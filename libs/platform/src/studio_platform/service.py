@@ -18,7 +18,6 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from nats.js import JetStreamContext
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from studio_contracts import Event
 from studio_platform.auth import TokenVerifier
@@ -149,8 +148,8 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
             await engine.dispose()
             await bus_engine.dispose()
 
-    # FastAPI's own telemetry stays off: it would make a second span per request beside the
-    # instrumentation below (which the bus's spans and the logs' trace ids already follow).
+    # FastAPI's own telemetry stays off: RequestContextMiddleware makes the request's one span (which the
+    # bus's spans and the logs' trace ids follow).
     app = FastAPI(title=defn.title, description=defn.description, version="1.0.0", lifespan=lifespan,
                   telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.settings = settings
@@ -158,8 +157,6 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
     app.include_router(health_router({"database": _check_database, "nats": _check_nats}))
     for router in defn.routers:
         app.include_router(router)
-    # A span per request; none per ASGI message (those cost more than the request's own work).
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
     for middleware, options in defn.middleware:
         app.add_middleware(middleware, **options)
     app.add_middleware(RequestContextMiddleware)

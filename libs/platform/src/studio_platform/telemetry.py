@@ -9,11 +9,12 @@ import sys
 import time
 import uuid
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -70,8 +71,21 @@ def setup_tracing(service: str) -> None:
     trace.set_tracer_provider(provider)
 
 
+# What a server span reads from a request to continue its caller's trace.
+_PROPAGATED = {b"traceparent": "traceparent", b"tracestate": "tracestate", b"baggage": "baggage"}
+_UNTRACED = ("/healthz", "/readyz", "/metrics")
+_tracer = trace.get_tracer("studio_platform.http")
+
+
 class RequestContextMiddleware:
-    """Gives every request an id (kept from `X-Request-ID` when sent) and records metrics."""
+    """Gives every request an id (kept from `X-Request-ID` when sent), a server span continuing the caller's
+    trace, and metrics.
+
+    The span is ours rather than OpenTelemetry's FastAPI instrumentation: that one matched the path against
+    every route again to name the span and gathered its attributes even when the span was not recorded,
+    which cost the gateway a tenth of its CPU per request. Here the name and attributes are set after the
+    router has matched, and only on a span that is recorded.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -80,8 +94,13 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming[:128] if incoming else uuid.uuid4().hex
+        request_id, carrier = "", {}
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                request_id = value.decode("latin-1")[:128]
+            elif key in _PROPAGATED:
+                carrier[_PROPAGATED[key]] = value.decode("latin-1")
+        request_id = request_id or uuid.uuid4().hex
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -94,11 +113,30 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
             await send(message)
 
+        method, path = scope["method"], scope["path"]
         try:
-            await self.app(scope, receive, send_with_id)
+            if path in _UNTRACED:
+                await self.app(scope, receive, send_with_id)
+                return
+            with _tracer.start_as_current_span(method, context=propagate.extract(carrier),
+                                               kind=SpanKind.SERVER) as span:
+                try:
+                    await self.app(scope, receive, send_with_id)
+                finally:
+                    if span.is_recording():
+                        template = _template(scope)
+                        span.update_name(f"{method} {template}")
+                        span.set_attributes({"http.request.method": method, "url.path": path,
+                                             "http.route": template, "http.response.status_code": status})
+                        if status >= 500:
+                            span.set_status(Status(StatusCode.ERROR))
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            REQUESTS.labels(scope["method"], template, str(status)).inc()
-            LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+            template = _template(scope)
+            REQUESTS.labels(method, template, str(status)).inc()
+            LATENCY.labels(method, template).observe(time.perf_counter() - started)
             request_id_var.reset(token)
+
+
+def _template(scope: Scope) -> str:
+    """The matched route's path template (low cardinality, for metrics and span names)."""
+    return getattr(scope.get("route"), "path", None) or "unmatched"

@@ -1,0 +1,115 @@
+"""The proxy forwards a request at the ASGI level to a real service on 127.0.0.1, and answers for it when it
+cannot: the request as sent (path, query, body, the headers that travel), the answer as given."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from aiohttp import web
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from gateway.edge.proxy import MAX_BODY, ProxyMiddleware, ServiceProxy
+from studio_platform.telemetry import RequestContextMiddleware
+
+OWN = "the gateway's own"
+
+
+async def echo(request: web.Request) -> web.Response:
+    body = await request.read()
+    return web.json_response(
+        {"method": request.method, "raw_path": request.raw_path, "body": body.decode(),
+         "headers": {k.lower(): v for k, v in request.headers.items()}},
+        status=201 if request.method == "POST" else 200,
+        headers={"Location": "/v1/things/1", "ETag": '"7"', "X-Internal": "not for the caller"})
+
+
+def service_document(*paths: str) -> dict:
+    return {"paths": {p: {"get": {}, "post": {}} for p in paths}}
+
+
+@pytest.fixture
+async def upstream():
+    app = web.Application()
+    async def document(_: web.Request) -> web.Response:
+        return web.json_response(service_document("/v1/things/{id}", "/v1/me/things"))
+
+    app.router.add_get("/openapi.json", document)
+    app.router.add_route("*", "/v1/{tail:.*}", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    await runner.cleanup()
+
+
+async def running(proxy: ServiceProxy) -> asyncio.Task[None]:
+    task = asyncio.create_task(proxy.run())
+    for _ in range(100):
+        if proxy.routes.services == set(proxy.services):
+            return task
+        await asyncio.sleep(0.05)
+    raise AssertionError("the proxy never learnt the service's routes")
+
+
+@pytest.fixture
+async def gateway(upstream):
+    proxy = ServiceProxy({"things": upstream, "gone": "http://127.0.0.1:9"})
+    proxy.routes.learn("gone", service_document("/v1/gone/{id}"))
+    task = await running(proxy)
+    app = Starlette(routes=[Route("/v1/me/{rest:path}", lambda _: PlainTextResponse(OWN))])
+    app.add_middleware(ProxyMiddleware, proxy=proxy, methods=frozenset({"GET", "POST"}))
+    app.add_middleware(RequestContextMiddleware)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app, client=("203.0.113.9", 4000)),
+                                 base_url="http://gateway") as client:
+        yield client
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_request_reaches_the_service_as_sent_and_its_answer_comes_back(gateway):
+    trace_id = "ab" * 16
+    answer = await gateway.post("/v1/things/a%20b?q=caf%C3%A9&q=2", content=b'{"x": 1}', headers={
+        "Authorization": "Bearer t", "Content-Type": "application/json", "Idempotency-Key": "k1",
+        "Cookie": "not forwarded", "X-Request-ID": "req-1", "traceparent": f"00-{trace_id}-{'1' * 16}-01"})
+    assert answer.status_code == 201
+    seen = answer.json()
+    assert seen["method"] == "POST" and seen["raw_path"] == "/v1/things/a%20b?q=caf%C3%A9&q=2"
+    assert seen["body"] == '{"x": 1}'
+    headers = seen["headers"]
+    assert headers["authorization"] == "Bearer t" and headers["idempotency-key"] == "k1"
+    assert headers["x-request-id"] == "req-1" and headers["x-forwarded-for"] == "203.0.113.9"
+    assert headers["traceparent"].split("-")[1] == trace_id  # the trace goes on to the service
+    assert "cookie" not in headers
+    assert answer.headers["location"] == "/v1/things/1" and answer.headers["etag"] == '"7"'
+    assert "x-internal" not in answer.headers
+    assert answer.headers["x-request-id"] == "req-1"
+
+
+async def test_the_gateways_own_operations_win(gateway):
+    answer = await gateway.get("/v1/me/things")
+    assert answer.text == OWN
+
+
+async def test_what_the_proxy_cannot_forward_is_a_problem(gateway):
+    too_big = await gateway.post("/v1/things/1", content=b"x" * (MAX_BODY + 1))
+    assert too_big.status_code == 413 and too_big.json()["code"] == "body-too-large"
+    assert too_big.headers["content-type"] == "application/problem+json"
+
+    unreachable = await gateway.get("/v1/gone/1")
+    assert unreachable.status_code == 502 and unreachable.json()["code"] == "upstream-unreachable"
+    assert unreachable.json()["instance"] == "/v1/gone/1"
+
+
+async def test_a_body_sent_in_parts_arrives_whole(gateway):
+    async def parts():
+        for part in (b'{"a": ', b'"b"}'):
+            yield part
+
+    answer = await gateway.post("/v1/things/2", content=parts())
+    assert json.loads(answer.json()["body"]) == {"a": "b"}
