@@ -160,6 +160,14 @@ class Bench:
         print(f"   {system:<9} {len(calls)} requests in {run.wall:.1f} s: {figures['finals']}; "
               f"answer p99 {figures['answer_p99'] * 1000:.0f} ms; loadgen CPU {run.cpu_share:.0%}; "
               f"other processes took {others:.0%} of the machine")
+        # Which answers make the tail: a sale's winners wait for their credit, the rest are refused.
+        by_final: dict[str, list[float]] = {}
+        for outcome in run.outcomes:
+            if outcome.status:
+                by_final.setdefault(outcome.final, []).append(outcome.latency)
+        print("             answer p50/p99 by outcome: " + "; ".join(
+            f"{final} {percentile(times, 50) * 1000:.0f}/{percentile(times, 99) * 1000:.0f} ms"
+            for final, times in sorted(by_final.items())))
         return run
 
     # --- scenarios ---------------------------------------------------------------------------------

@@ -27,7 +27,10 @@ def stack(database_server_url, nats_url):
                                     "CONSUMER_START": "new",  # earlier tests' events are not this stack's
                                     # Every test caller comes from 127.0.0.1: sign-ups must not starve.
                                     "RATE_LIMIT_AUTH": "10000/minute", "RATE_LIMIT_DEFAULT": "120/minute",
-                                    "RATE_LIMIT_BOOKING": "10000/minute"})
+                                    "RATE_LIMIT_BOOKING": "10000/minute",
+                                    # A class-full answer given again at the edge stands until booking
+                                    # announces a change, not until a timer ends it.
+                                    "SOLD_OUT_ANSWER_SECONDS": "600"})
         try:
             platform.start()
             yield platform

@@ -162,3 +162,50 @@ async def test_live_updates_reach_the_client_and_only_them(studio, gateway, stac
     finally:
         for task in listeners:
             task.cancel()
+
+
+async def _attempts_booking_answered(stack) -> float:
+    """Booking attempts booking itself answered, from its metrics."""
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"{stack.url('booking')}/metrics")).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("http_requests_total{") and 'route="/v1/classes/{class_id}/bookings"' in line
+               and 'method="POST"' in line)
+
+
+async def test_a_full_class_is_refused_at_the_edge_until_a_seat_frees(studio, stack):
+    lesson = await studio.schedule(capacity=1)
+    holder, alice, bob = await studio.clients(3)
+    booked = await studio.book(lesson, holder)
+    assert await final_status(studio, holder, booked) == "confirmed"
+    first = await studio.book(lesson, alice)  # booking's own answer, which the gateway keeps
+    assert first.status_code == 409 and first.json()["code"] == "class-full"
+
+    async def answered_at_the_edge():
+        before = await _attempts_booking_answered(stack)
+        again = await studio.book(lesson, bob)
+        return again if await _attempts_booking_answered(stack) == before else None
+
+    # The holder's seat may be announced a moment after booking answered Alice; from then on, the edge answers.
+    again = await eventually(answered_at_the_edge, timeout=15, interval=0.2)
+    assert again.status_code == 409 and again.json() == first.json()
+    assert again.headers["content-type"] == "application/problem+json"
+
+    # Booking still answers what the edge cannot know: the holder hears they are booked, a retry with a key
+    # reaches its booking, another organization's client learns nothing of the class.
+    mine = await studio.book(lesson, holder)
+    assert mine.status_code == 409 and mine.json()["code"] == "already-booked"
+    with_key = await studio.book(lesson, bob, **{"Idempotency-Key": "retry-1"})
+    assert with_key.status_code == 409 and with_key.json()["code"] == "class-full"
+    stranger = await (await type(studio)(studio.http).open()).client()
+    assert (await studio.book(lesson, stranger)).status_code == 404
+
+    # A freed seat ends the edge's answer at once (the e2e stack keeps it for ten minutes otherwise).
+    await studio.ok("POST", f"/v1/bookings/{booked.json()['id']}/cancel", holder, json={})
+
+    async def bob_books():
+        answer = await studio.book(lesson, bob)
+        return answer if answer.status_code in (201, 202) else None
+
+    assert await final_status(studio, bob, await eventually(bob_books, timeout=15, interval=0.2)) == "confirmed"
+    assert await studio.settled(stack) == []

@@ -12,10 +12,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from gateway import identity
 from gateway.config import GatewaySettings
 from gateway.edge import live_api
-from gateway.edge.live import LiveFeed
+from gateway.edge.live import LiveFeed, follow_booking
 from gateway.edge.middleware import RateLimitMiddleware
 from gateway.edge.proxy import ProxyMiddleware, ServiceProxy
 from gateway.edge.ratelimit import RateLimits
+from gateway.edge.soldout import SoldOut
 from gateway.identity.unit_of_work import IdentityUnitOfWork
 from studio_platform.service import ServiceDefinition, build_service_app
 
@@ -34,12 +35,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     })
 
     live = LiveFeed()
+    soldout = SoldOut(ttl=settings.sold_out_answer_seconds)
 
     async def run_proxy(app: FastAPI) -> None:
         await proxy.run()
 
-    async def run_live_feed(app: FastAPI) -> None:
-        await live.run(app.state.nats)
+    async def follow_booking_events(app: FastAPI) -> None:
+        await follow_booking(app.state.nats, soldout, live)
 
     app = build_service_app(ServiceDefinition(
         name="gateway",
@@ -50,9 +52,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         uow_class=IdentityUnitOfWork,
         publishes=["IDENTITY"],
         routers=[*identity.routers(), live_api.router],
-        background=[run_proxy, run_live_feed],
+        background=[run_proxy, follow_booking_events],
         # Limits first, then a service's operation forwarded before the router.
-        middleware=[(ProxyMiddleware, {"proxy": proxy, "methods": frozenset(PROXIED_METHODS)}),
+        middleware=[(ProxyMiddleware, {"proxy": proxy, "methods": frozenset(PROXIED_METHODS), "soldout": soldout}),
                     (RateLimitMiddleware, {"limits": RateLimits(auth=settings.rate_limit_auth,
                                                                 default=settings.rate_limit_default,
                                                                 booking=settings.rate_limit_booking)})],

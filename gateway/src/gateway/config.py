@@ -32,6 +32,9 @@ class GatewaySettings(ServiceSettings):
     rate_limit_auth: str = "20/minute"
     rate_limit_default: str = "300/minute"
     rate_limit_booking: str = "5/minute"
+    # How long booking's `class-full` answer may be given again at the edge while nothing about the class is
+    # announced (edge/soldout.py); 0 sends every attempt to booking.
+    sold_out_answer_seconds: float = Field(default=1.0, ge=0)
 
     _signing_key: SigningKey = PrivateAttr()
 

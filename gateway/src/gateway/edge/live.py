@@ -1,8 +1,9 @@
 """Live updates: bus events pushed to connected web and mobile clients as server-sent events.
 
-The gateway listens to booking's events on NATS (a plain subscription: every
-replica sees every event, as each holds its own connections) and passes each
-one to the connections allowed to see it.
+The gateway follows booking's events on NATS (one plain subscription, so they are
+read in the order booking published them; every replica sees every event, as each
+holds its own connections) and passes each one to the connections allowed to see it,
+and to the edge's view of sold-out classes.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from uuid import UUID
 
 import nats
 
+from gateway.edge.soldout import SoldOut
 from studio_platform.auth import Principal
 
 log = logging.getLogger(__name__)
 
-SUBJECTS = ("booking.booking.>", "booking.waitlist.>", "booking.class.availability_changed")
+SUBJECTS = "booking.>"
+KINDS = {"booking": "booking", "waitlist": "waitlist", "class": "availability"}  # by the subject's second part
 QUEUE_SIZE = 256
 
 
@@ -47,11 +50,13 @@ def visible_to(principal: Principal, event: LiveEvent) -> bool:
 
 
 def parse(subject: str, headers: dict[str, str] | None, body: bytes) -> LiveEvent | None:
+    kind = KINDS.get(subject.split(".")[1])
+    if kind is None:
+        return None  # booking's own jobs
     headers = headers or {}
     try:
-        data = json.loads(body)
-        return LiveEvent(kind=subject.split(".")[1].replace("class", "availability"), type=headers["ce-type"],
-                         organization_id=UUID(headers["ce-organizationid"]), data=data)
+        return LiveEvent(kind=kind, type=headers["ce-type"], organization_id=UUID(headers["ce-organizationid"]),
+                         data=json.loads(body))
     except (KeyError, ValueError):
         return None
 
@@ -70,20 +75,7 @@ class LiveFeed:
     def connections(self) -> int:
         return len(self._listeners)
 
-    async def run(self, nc: nats.NATS) -> None:
-        subscriptions = [await nc.subscribe(subject, cb=self._on_message) for subject in SUBJECTS]
-        try:
-            await asyncio.Event().wait()
-        finally:
-            for subscription in subscriptions:
-                await subscription.unsubscribe()
-
-    async def _on_message(self, msg: Any) -> None:
-        if not self._listeners:  # nobody connected: not worth reading
-            return
-        event = parse(msg.subject, msg.headers, msg.data)
-        if event is None:
-            return
+    def publish(self, event: LiveEvent) -> None:
         for listener in list(self._listeners):
             if visible_to(listener.principal, event):
                 if listener.queue.full():  # a slow reader loses the oldest update, never blocks the rest
@@ -100,3 +92,26 @@ class LiveFeed:
                 yield {"event": event.kind, "data": json.dumps({"type": event.type, **event.data})}
         finally:
             self._listeners.discard(listener)
+
+
+async def follow_booking(nc: nats.NATS, soldout: SoldOut, feed: LiveFeed) -> None:
+    """Read booking's events for as long as the gateway runs."""
+
+    async def on_message(msg: Any) -> None:
+        event = parse(msg.subject, msg.headers, msg.data)
+        if event is None:
+            return
+        try:
+            if event.kind == "booking":
+                soldout.on_booking(event.organization_id, event.data)
+            elif event.kind == "availability":
+                soldout.on_availability(event.organization_id, event.data)
+        except (KeyError, ValueError, TypeError):
+            log.warning("unreadable %s event", event.type)
+        feed.publish(event)
+
+    subscription = await nc.subscribe(SUBJECTS, cb=on_message)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await subscription.unsubscribe()

@@ -9,8 +9,10 @@ before FastAPI's router: it needs none of the router's work.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
+from uuid import UUID
 
 import aiohttp
 from opentelemetry import propagate
@@ -19,7 +21,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
 from gateway.edge.openapi import merge
+from gateway.edge.ratelimit import category
 from gateway.edge.routes import Route, RouteTable, compile_route
+from gateway.edge.soldout import SoldOut
 from studio_platform.errors import DomainError, NotFound, Unavailable
 from studio_platform.problems import domain_problem
 from studio_platform.telemetry import request_id_var
@@ -144,12 +148,15 @@ async def _body(receive: Receive, declared: bytes | None) -> bytes:
 
 class ProxyMiddleware:
     """Sends a request whose path a service's operation matches straight to that service; the rest (the
-    gateway's own operations, which win over a service's, and paths nobody answers) go on to the app."""
+    gateway's own operations, which win over a service's, and paths nobody answers) go on to the app.
+    A booking attempt on a class booking has just called full may be answered from `soldout`."""
 
-    def __init__(self, app: ASGIApp, *, proxy: ServiceProxy, methods: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, *, proxy: ServiceProxy, methods: frozenset[str],
+                 soldout: SoldOut | None = None) -> None:
         self.app = app
         self.proxy = proxy
         self.methods = methods
+        self.soldout = soldout
         self._own: list[Route] | None = None
 
     def _is_own(self, scope: Scope, path: str) -> bool:
@@ -167,7 +174,13 @@ class ProxyMiddleware:
             return
         scope["route"] = route  # its template names the request in metrics and traces
         try:
-            status, headers, body = await self.proxy.forward(route, scope, receive)
+            attempt = await self._attempt(scope, path)
+            if attempt is not None and self.soldout and (full := self.soldout.answer(*attempt)):
+                status, headers, body = 409, _problem_headers(full), full
+            else:
+                status, headers, body = await self.proxy.forward(route, scope, receive)
+                if attempt is not None and status == 409:
+                    self._remember(attempt, body)
         except DomainError as exc:
             await domain_problem(exc, path)(scope, receive, send)
             return
@@ -175,3 +188,35 @@ class ProxyMiddleware:
             return  # nobody to answer, and nothing was sent on
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def _attempt(self, scope: Scope, path: str) -> tuple[UUID, UUID, UUID] | None:
+        """(class, organization, client) of a booking attempt the sold-out view may answer: one without an
+        Idempotency-Key, by a caller with a good token and an organization."""
+        if self.soldout is None or category(scope["method"], path) != "booking":
+            return None
+        headers = dict(scope["headers"])
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        if b"idempotency-key" in headers or not auth.lower().startswith("bearer "):
+            return None
+        try:
+            principal = await scope["app"].state.token_verifier.verify(auth[7:])
+            class_id = UUID(path.split("/")[3])
+        except (DomainError, ValueError):
+            return None  # booking says what is wrong
+        if principal.organization_id is None:
+            return None
+        return class_id, principal.organization_id, principal.user_id
+
+    def _remember(self, attempt: tuple[UUID, UUID, UUID], body: bytes) -> None:
+        assert self.soldout is not None
+        try:
+            problem = json.loads(body)
+        except ValueError:
+            return
+        if isinstance(problem, dict) and problem.get("code") == "class-full" \
+                and isinstance(version := problem.get("seats_version"), int):
+            self.soldout.remember(attempt[0], attempt[1], body, version)
+
+
+def _problem_headers(body: bytes) -> list[tuple[bytes, bytes]]:
+    return [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]

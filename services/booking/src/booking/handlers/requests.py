@@ -109,7 +109,7 @@ async def _class_full_now(uow: BookingUnitOfWork, cls: BookableClass) -> Conflic
 def _class_full(seats: Seats | None, policy: BookingPolicy) -> Conflict:
     return Conflict("This class just filled up; join the waitlist instead.", code="class-full",
                     waitlist_open=bool(seats and seats.waitlisted < policy.waitlist_limit),
-                    waitlisted=seats.waitlisted if seats else 0)
+                    waitlisted=seats.waitlisted if seats else 0, seats_version=seats.version if seats else None)
 
 
 def _already_booked(existing: Booking) -> Conflict:
