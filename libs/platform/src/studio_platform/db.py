@@ -1,10 +1,12 @@
-"""Async SQLAlchemy engines on asyncpg."""
+"""Async SQLAlchemy engines on asyncpg, and the hottest statements run on asyncpg itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
@@ -45,9 +47,144 @@ def xact_lock() -> sa.ColumnElement[Any]:
     return sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.Text), 0))
 
 
-_XACT_LOCK = sa.select(xact_lock())
+# A row as asyncpg returns it (or a dict where a column's type converts what asyncpg returns): read by name.
+Row = Mapping[str, Any]
+
+
+class Prepared:
+    """A hot statement built once at import, run on the asyncpg connection under an `AsyncConnection`.
+
+    SQLAlchemy's execution layer around a statement (its caches, parameter and result processing, greenlet
+    switches) cost the services more CPU than asyncpg running it. So the statement is compiled once, as
+    SQLAlchemy compiles it for asyncpg, and each call does only what SQLAlchemy would do that still matters:
+    its types' bind processors (JSON goes to asyncpg as text SQLAlchemy serialized), the values the statement
+    carries itself, the result processors of the columns that have one (asyncpg's own decoding is what
+    SQLAlchemy returns for the rest: UUID, timestamptz, int, text, JSON), its transaction and its errors.
+
+    The values a statement carries (`status == "scheduled"`, `in_(CONSTANT_TUPLE)`, a LIMIT) are fixed when
+    it is compiled: a list that changes from call to call goes as one array (`= ANY(:ids)`).
+    """
+
+    def __init__(self, statement: sa.Executable) -> None:
+        self._statement = statement
+        self._compiled: _Compiled | None = None
+
+    def _for(self, db: AsyncConnection) -> _Compiled:
+        compiled = self._compiled
+        if compiled is None or compiled.dialect is not db.dialect:  # each engine has its dialect (and settings)
+            compiled = self._compiled = _Compiled(self._statement, db.dialect)
+        return compiled
+
+    async def all(self, db: AsyncConnection, params: Mapping[str, Any] | None = None) -> list[Row]:
+        compiled = self._for(db)
+        return compiled.rows(await _on_asyncpg(db, "fetch", compiled.sql, compiled.arguments(params or {})))
+
+    async def first(self, db: AsyncConnection, params: Mapping[str, Any] | None = None) -> Row | None:
+        """The first row, or None. Every row is still fetched (and locked, by a FOR UPDATE), as SQLAlchemy does."""
+        rows = await self.all(db, params)
+        return rows[0] if rows else None
+
+    async def scalar(self, db: AsyncConnection, params: Mapping[str, Any] | None = None) -> Any:
+        """The first column of the first row, or None."""
+        compiled = self._for(db)
+        return compiled.value(await _on_asyncpg(db, "fetch", compiled.sql, compiled.arguments(params or {})))
+
+    async def execute(self, db: AsyncConnection, params: Mapping[str, Any] | None = None) -> str:
+        """Run it for its effect; returns PostgreSQL's status (`UPDATE 1`)."""
+        compiled = self._for(db)
+        return await _on_asyncpg(db, "execute", compiled.sql, compiled.arguments(params or {}))
+
+
+class _Compiled:
+    """A statement as SQLAlchemy compiles it for asyncpg, and what running it takes besides its SQL."""
+
+    def __init__(self, statement: sa.Executable, dialect: Dialect) -> None:
+        self.dialect = dialect
+        compiled = statement.compile(dialect=dialect)
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
+        given = [name for name, bind in binds.items() if bind.required]
+        for name, bind in binds.items():
+            if (bind.required and (bind.expanding or bind.literal_execute)) or bind.callable is not None:
+                raise ValueError(f"{name}: its value would be fixed when compiled; a list given per call goes as one "
+                                 f"array (= ANY(:{name}))")
+        # The statement with the lists it carries itself expanded (`IN ($7, $8)`), and its arguments in order.
+        state = compiled.construct_expanded_state(dict.fromkeys(given))
+        self.sql = state.statement
+        origin = {name: key for key, names in state.parameter_expansion.items() for name in names}
+
+        def processor(name: str) -> Callable[[Any], Any] | None:
+            return binds[origin.get(name, name)].type.dialect_impl(dialect).bind_processor(dialect)
+
+        # Each argument: (name, processor) of a parameter given per call, or (None, value) of one the statement
+        # carries, processed here once.
+        self._arguments: list[tuple[str | None, Any]] = []
+        for name in state.positiontup or ():
+            process = processor(name)
+            if name in given:
+                self._arguments.append((name, process))
+            else:
+                value = state.parameters[name]
+                self._arguments.append((None, value if process is None else process(value)))
+        columns = getattr(statement, "exported_columns", ())  # none for a text() or a DML without RETURNING
+        results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+        self._results = results if any(results) else None
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        # (None, value): the statement's own; (name, None): the parameter as given; (name, processor): through it.
+        return [value if name is None else params[name] if value is None else value(params[name])
+                for name, value in self._arguments]
+
+    def rows(self, records: list[Any]) -> list[Row]:
+        results = self._results
+        if results is None:
+            return records
+        return [{name: value if result is None else result(value)
+                 for (name, value), result in zip(record.items(), results, strict=True)} for record in records]
+
+    def value(self, records: list[Any]) -> Any:
+        if not records:
+            return None
+        result = self._results and self._results[0]
+        return records[0][0] if result is None else result(records[0][0])
+
+
+async def _on_asyncpg(db: AsyncConnection, method: str, sql: str, args: list[Any]) -> Any:
+    """asyncpg's `method` ("fetch", "execute") run on the connection under `db` as SQLAlchemy runs a statement
+    of its own: inside its transaction, and failing with the exceptions SQLAlchemy raises.
+
+    SQLAlchemy's asyncpg adapter begins its transaction lazily, before the first statement that goes through
+    it; a statement sent to asyncpg before that would run on its own, committed at once, out of reach of a
+    rollback or a savepoint. The adapter also turns asyncpg's errors into SQLAlchemy's, and the connection
+    tells its pool of a lost connection. Those are private to SQLAlchemy (2.1.9: `_transaction`,
+    `_start_transaction` and `_handle_exception` of `AsyncAdapt_asyncpg_connection` in
+    dialects/postgresql/asyncpg.py, and `Connection._handle_dbapi_exception`): this is the one place that
+    uses them, and libs/platform's test_prepared.py fails if an upgrade changes them.
+    """
+    sync = db.sync_connection
+    # Without a round trip through a greenlet, unless the connection has to be got again.
+    pooled = sync.connection if sync is not None and not sync.invalidated else await db.get_raw_connection()
+    adapter: Any = pooled.dbapi_connection
+    if not adapter.autocommit and not db.in_transaction():
+        await db.begin()  # SQLAlchemy's own record of the transaction, so that its commit and rollback end ours
+    try:
+        if adapter._transaction is None:
+            await adapter._start_transaction()  # BEGIN, unless in autocommit
+        return await getattr(pooled.driver_connection, method)(sql, *args)
+    except Exception as error:
+        await db.run_sync(_raise_as_sqlalchemy, adapter, error, sql, args)
+        raise  # asyncpg's own error, should SQLAlchemy's handling ever not raise
+
+
+def _raise_as_sqlalchemy(conn: sa.Connection, adapter: Any, error: Exception, sql: str, args: list[Any]) -> None:
+    try:
+        adapter._handle_exception(error)  # raises asyncpg's error as the adapter's DB-API error
+    except Exception as dbapi_error:
+        conn._handle_dbapi_exception(dbapi_error, sql, args, None, None)  # raises it as SQLAlchemy's
+
+
+_XACT_LOCK = Prepared(sa.select(xact_lock()))
 
 
 async def advisory_xact_lock(db: AsyncConnection, key: str) -> None:
     """A lock on `key` until the transaction ends, touching no row."""
-    await db.execute(_XACT_LOCK, {"key": key})
+    await _XACT_LOCK.execute(db, {"key": key})

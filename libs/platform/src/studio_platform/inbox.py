@@ -15,6 +15,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from studio_platform.db import Prepared
+
 # Streams keep events this long; an inbox must remember an id at least as long.
 STREAM_MAX_AGE_SECONDS = 30 * 24 * 3600
 
@@ -35,7 +37,7 @@ INBOX = inbox_table(sa.MetaData())
 
 
 # Built once: the ids of a whole batch go as arrays, so one statement (compiled once) claims them all.
-_CLAIM = sa.text("""
+_CLAIM = Prepared(sa.text("""
 INSERT INTO inbox (consumer, event_id, organization_id, event_type)
 SELECT :consumer, e.id, e.organization_id, e.type
 FROM unnest(:ids, :organizations, :types) AS e(id, organization_id, type)
@@ -43,7 +45,7 @@ ON CONFLICT DO NOTHING
 RETURNING event_id
 """).bindparams(sa.bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))),
                 sa.bindparam("organizations", type_=ARRAY(PG_UUID(as_uuid=True))),
-                sa.bindparam("types", type_=ARRAY(sa.Text)))
+                sa.bindparam("types", type_=ARRAY(sa.Text))))
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Received:
 
 async def claim(db: AsyncConnection, *, consumer: str, events: Sequence[Received]) -> set[uuid.UUID]:
     """The ids among `events` this consumer has not handled before (in this transaction's view)."""
-    result = await db.execute(_CLAIM, {"consumer": consumer, "ids": [e.id for e in events],
-                                       "organizations": [e.organization_id for e in events],
-                                       "types": [e.type for e in events]})
-    return set(result.scalars())
+    rows = await _CLAIM.all(db, {"consumer": consumer, "ids": [e.id for e in events],
+                                 "organizations": [e.organization_id for e in events],
+                                 "types": [e.type for e in events]})
+    return {row["event_id"] for row in rows}

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from studio_platform.db import plain_url
+from studio_platform.db import Prepared, Row, plain_url
 from studio_platform.envelope import OutgoingEvent
 from studio_platform.inbox import INBOX, STREAM_MAX_AGE_SECONDS
 
@@ -60,24 +60,26 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
 _md = sa.MetaData()
 OUTBOX = outbox_table(_md)
 # Built once (see db.py); the data as PostgreSQL's own JSON text, sent as it is rather than decoded and encoded again.
-_UNPUBLISHED = (sa.select(*(c for c in OUTBOX.c if c.name != "data"), OUTBOX.c.data.cast(sa.Text).label("data"))
-                .where(OUTBOX.c.published_at.is_(None)).order_by(OUTBOX.c.seq).limit(sa.bindparam("batch"))
-                .with_for_update(skip_locked=True))
-_MARK_PUBLISHED = (sa.update(OUTBOX).where(OUTBOX.c.seq == sa.any_(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger))))
-                   .values(published_at=sa.func.now()))
+_UNPUBLISHED = Prepared(
+    sa.select(*(c for c in OUTBOX.c if c.name != "data"), OUTBOX.c.data.cast(sa.Text).label("data"))
+    .where(OUTBOX.c.published_at.is_(None)).order_by(OUTBOX.c.seq).limit(sa.bindparam("batch"))
+    .with_for_update(skip_locked=True))
+_MARK_PUBLISHED = Prepared(
+    sa.update(OUTBOX).where(OUTBOX.c.seq == sa.any_(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger))))
+    .values(published_at=sa.func.now()))
 
 
-def _row_to_event(row: sa.Row) -> OutgoingEvent:
+def _row_to_event(row: Row) -> OutgoingEvent:
     return OutgoingEvent(
-        id=row.id,
-        type=row.type,
-        source=row.source,
-        nats_subject=row.nats_subject,
-        subject=row.subject,
-        time=row.time,
-        organization_id=row.organization_id,
-        data=row.data.encode(),
-        traceparent=row.traceparent,
+        id=row["id"],
+        type=row["type"],
+        source=row["source"],
+        nats_subject=row["nats_subject"],
+        subject=row["subject"],
+        time=row["time"],
+        organization_id=row["organization_id"],
+        data=row["data"].encode(),
+        traceparent=row["traceparent"],
     )
 
 
@@ -149,7 +151,7 @@ class OutboxRelay:
         version for that reason.
         """
         async with self._engine.begin() as db:
-            rows = (await db.execute(_UNPUBLISHED, {"batch": self._batch})).all()
+            rows = await _UNPUBLISHED.all(db, {"batch": self._batch})
             if not rows:
                 return 0
             events = [_row_to_event(r) for r in rows]
@@ -157,12 +159,12 @@ class OutboxRelay:
             await asyncio.gather(
                 *(self._js.publish(e.nats_subject, e.data, headers=e.headers(), timeout=10) for e in events)
             )
-            await self.mark_published(db, [r.seq for r in rows])
+            await self.mark_published(db, [r["seq"] for r in rows])
         PUBLISHED.inc(len(rows))
         return len(rows)
 
     async def mark_published(self, db: AsyncConnection, seqs: list[int]) -> None:
-        await db.execute(_MARK_PUBLISHED, {"seqs": seqs})
+        await _MARK_PUBLISHED.execute(db, {"seqs": seqs})
 
     async def _sweep(self) -> None:
         """Forget sent events after a few days, and handled ids once the stream can no longer redeliver them."""

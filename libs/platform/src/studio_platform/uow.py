@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from studio_contracts import Event
 from studio_platform import inbox
+from studio_platform.db import Prepared
 from studio_platform.outbox import NOTIFY_CHANNEL
 
 # The rows go as one JSON array, so this is one statement whatever their number, compiled once (a
 # multi-row VALUES is compiled anew for every commit), and one round trip with the NOTIFY that wakes
 # the relay once they are committed and the unit's own notices. The ordinality keeps their order in `seq`.
-_WRITE_OUTBOX = sa.text(f"""
+_WRITE_OUTBOX = Prepared(sa.text(f"""
 WITH written AS (
     INSERT INTO outbox (id, organization_id, nats_subject, type, source, subject, time, data, traceparent)
     SELECT r.id, r.organization_id, r.nats_subject, r.type, r.source, r.subject, r.time, r.data, r.traceparent
@@ -38,7 +39,7 @@ SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM (SELECT FROM written LIMIT 1) AS a
 UNION ALL
 SELECT pg_notify(n.channel, n.payload) FROM unnest(:channels, :payloads) AS n(channel, payload)
 """).bindparams(sa.bindparam("rows", type_=JSONB), sa.bindparam("channels", type_=ARRAY(sa.Text)),
-                sa.bindparam("payloads", type_=ARRAY(sa.Text)))
+                sa.bindparam("payloads", type_=ARRAY(sa.Text))))
 
 
 @functools.lru_cache(maxsize=16)
@@ -128,7 +129,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         if self._events or self._notices:
-            await self.db.execute(_WRITE_OUTBOX, {"rows": self._events,
+            await _WRITE_OUTBOX.execute(self.db, {"rows": self._events,
                                                   "channels": [c for c, _ in self._notices],
                                                   "payloads": [p for _, p in self._notices]})
             self._events, self._notices = [], []

@@ -26,8 +26,8 @@ from billing.domain.credits import Counters, Move
 
 async def credit_invariant_violations(db: AsyncConnection, organization_id: UUID) -> list[str]:
     """Every way the organization's credits disagree with themselves; an empty list when they are right."""
-    lots = {r.id: r for r in await db.execute(
-        sa.select(credit_lots).where(credit_lots.c.organization_id == organization_id))}
+    lots = {r["id"]: r for r in (await db.execute(
+        sa.select(credit_lots).where(credit_lots.c.organization_id == organization_id))).mappings()}
     e = credit_entries.c
     moved: dict[UUID, dict[Move, int]] = defaultdict(dict)
     for r in await db.execute(sa.select(e.lot_id, e.kind, sa.func.sum(e.credits).label("credits"))
@@ -47,7 +47,7 @@ async def credit_invariant_violations(db: AsyncConnection, organization_id: UUID
                   for entry_id, lot_id in misfiled]
     for lot_id, lot in lots.items():
         counters = counters_of(lot)
-        where = f"lot {lot_id} (package {lot.package_id}, client {lot.client_id})"
+        where = f"lot {lot_id} (package {lot['package_id']}, client {lot['client_id']})"
         if not counters.balanced:
             violations.append(f"{where}: counters do not balance: {counters}")
         from_ledger = Counters.from_ledger(moved.get(lot_id, {}))

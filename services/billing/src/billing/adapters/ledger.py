@@ -4,13 +4,15 @@ The conditional update (`... WHERE held >= :n`) is what keeps counters right
 under concurrency: of two transactions after the last credit, the second
 updates no row and learns it lost. The transitions come from the domain's
 `FLOWS` and `TOTALS`, so the SQL cannot drift from the rules.
+
+The statements of a reservation (a booking's credit) run on asyncpg itself (`Prepared`, see
+studio_platform.db); rows are read by name, `row["name"]`, whichever way they came.
 """
 
 from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -20,23 +22,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from billing.adapters.tables import credit_entries, credit_lots, packages
 from billing.domain.allocation import LotOption
 from billing.domain.credits import FLOWS, TOTALS, Counters, CreditLot, LedgerEntry, Move, PackageBalance
-from studio_platform.db import match, matching
+from studio_platform.db import Prepared, Row, match, matching
 
 _COUNTERS = ("granted", "adjusted", "available", "held", "spent", "expired")
 
 
-def counters_of(row: Any) -> Counters:
-    return Counters(**{name: getattr(row, name) for name in _COUNTERS})
+def counters_of(row: Row) -> Counters:
+    return Counters(**{name: row[name] for name in _COUNTERS})
 
 
-def _lot(row: Any) -> CreditLot:
-    return CreditLot(id=row.id, organization_id=row.organization_id, client_id=row.client_id,
-                     package_id=row.package_id, valid_from=row.valid_from, expires_at=row.expires_at,
-                     unlimited=row.unlimited, counters=counters_of(row))
+def _lot(row: Row) -> CreditLot:
+    return CreditLot(id=row["id"], organization_id=row["organization_id"], client_id=row["client_id"],
+                     package_id=row["package_id"], valid_from=row["valid_from"], expires_at=row["expires_at"],
+                     unlimited=row["unlimited"], counters=counters_of(row))
 
 
 @functools.cache
-def _move(move: Move) -> sa.Select:
+def _move(move: Move) -> Prepared:
     """One statement: the lot's conditional update, and its entry written from the row it returns."""
     c, credits = credit_lots.c, sa.bindparam("credits", type_=sa.Integer)
     if move in FLOWS:
@@ -56,11 +58,11 @@ def _move(move: Move) -> sa.Select:
                   sa.literal(move.value), credits, sa.bindparam("booking_id", type_=e.booking_id.type),
                   sa.bindparam("actor_id", type_=e.actor_id.type), sa.bindparam("reason", type_=sa.Text)),
     ).cte("entry")
-    return sa.select(moved).add_cte(entry)
+    return Prepared(sa.select(moved).add_cte(entry))
 
 
 _lot_c, _package_c = credit_lots.c, packages.c
-_OPTIONS = (
+_OPTIONS = Prepared(
     sa.select(_lot_c.id, _lot_c.package_id, _package_c.name, _lot_c.valid_from, _lot_c.expires_at, _lot_c.unlimited,
               _lot_c.available, _lot_c.expired, _lot_c.created_at, _package_c.starts_at,
               _package_c.expires_at.label("package_expires_at"), _package_c.validity_days)
@@ -68,8 +70,8 @@ _OPTIONS = (
     .where(matching(credit_lots, "organization_id", "client_id"),
            sa.or_(_package_c.status == "active",
                   sa.and_(_package_c.status == "expired", sa.or_(_lot_c.available > 0, _lot_c.expired > 0)))))
-_AVAILABLE_IN_PACKAGE = sa.select(sa.func.coalesce(sa.func.sum(_lot_c.available), 0)).where(
-    matching(credit_lots, "organization_id", "package_id"))
+_AVAILABLE_IN_PACKAGE = Prepared(sa.select(sa.func.coalesce(sa.func.sum(_lot_c.available), 0)).where(
+    matching(credit_lots, "organization_id", "package_id")))
 _START_FIRST_USE = (sa.update(credit_lots).where(matching(credit_lots, "organization_id", "id"),
                                                  _lot_c.expires_at.is_(None))
                     .values(expires_at=sa.bindparam("n_expires_at")))
@@ -93,9 +95,9 @@ class LedgerRepository:
     async def move(self, organization_id: UUID, lot_id: UUID, move: Move, credits: int, *, reason: str,
                    booking_id: UUID | None = None, actor_id: UUID | None = None) -> CreditLot | None:
         """Apply one move to a lot and record it; None (and nothing recorded) when the lot can't afford it."""
-        row = (await self._db.execute(_move(move), {
+        row = await _move(move).first(self._db, {
             **match(organization_id=organization_id, id=lot_id), "credits": credits, "booking_id": booking_id,
-            "actor_id": actor_id, "reason": reason})).first()
+            "actor_id": actor_id, "reason": reason})
         return None if row is None else _lot(row)
 
     async def options(self, organization_id: UUID, client_id: UUID) -> list[LotOption]:
@@ -104,12 +106,12 @@ class LedgerRepository:
         Every lot of an active package, and lots of expired packages that had
         credits left at their end. Used-up history and cancelled packages stay out.
         """
-        rows = await self._db.execute(_OPTIONS, match(organization_id=organization_id, client_id=client_id))
-        return [LotOption(lot_id=r.id, package_id=r.package_id, package_name=r.name, valid_from=r.valid_from,
-                          expires_at=r.expires_at, unlimited=r.unlimited, available=r.available, expired=r.expired,
-                          created_at=r.created_at, package_starts_at=r.starts_at,
-                          package_expires_at=r.package_expires_at,
-                          first_use_days=r.validity_days if r.expires_at is None else None)
+        rows = await _OPTIONS.all(self._db, match(organization_id=organization_id, client_id=client_id))
+        return [LotOption(lot_id=r["id"], package_id=r["package_id"], package_name=r["name"],
+                          valid_from=r["valid_from"], expires_at=r["expires_at"], unlimited=r["unlimited"],
+                          available=r["available"], expired=r["expired"], created_at=r["created_at"],
+                          package_starts_at=r["starts_at"], package_expires_at=r["package_expires_at"],
+                          first_use_days=r["validity_days"] if r["expires_at"] is None else None)
                 for r in rows]
 
     async def start_first_use(self, organization_id: UUID, lot_id: UUID, expires_at: datetime) -> None:
@@ -117,8 +119,8 @@ class LedgerRepository:
                                                   "n_expires_at": expires_at})
 
     async def available_in_package(self, organization_id: UUID, package_id: UUID) -> int:
-        return (await self._db.execute(_AVAILABLE_IN_PACKAGE, match(organization_id=organization_id,
-                                                                    package_id=package_id))).scalar_one()
+        return await _AVAILABLE_IN_PACKAGE.scalar(self._db, match(organization_id=organization_id,
+                                                                  package_id=package_id))
 
     async def unexpired_lots(self, organization_id: UUID, package_id: UUID, now: datetime) -> list[CreditLot]:
         """The package's lots not expired by `now` (an unused first-use pack's included), locked for a change."""
@@ -129,7 +131,7 @@ class LedgerRepository:
                    sa.or_(c.expires_at.is_(None), c.expires_at > now))
             .order_by(c.valid_from, c.id)
             .with_for_update())
-        return [_lot(r) for r in rows]
+        return [_lot(r) for r in rows.mappings()]
 
     async def expiring(self, now: datetime, *, limit: int) -> list[CreditLot]:
         """Lots (of every organization) past their expiry with credits still available, locked."""
@@ -139,7 +141,7 @@ class LedgerRepository:
             .order_by(credit_lots.c.expires_at)
             .limit(limit)
             .with_for_update(skip_locked=True))
-        return [_lot(r) for r in rows]
+        return [_lot(r) for r in rows.mappings()]
 
     async def balances(self, organization_id: UUID, client_id: UUID, now: datetime) -> dict[UUID, PackageBalance]:
         c = credit_lots.c
@@ -149,7 +151,8 @@ class LedgerRepository:
             sa.select(c.package_id, *sums, upcoming)
             .where(c.organization_id == organization_id, c.client_id == client_id)
             .group_by(c.package_id))
-        return {r.package_id: PackageBalance(r.package_id, counters_of(r), r.upcoming) for r in rows}
+        return {r["package_id"]: PackageBalance(r["package_id"], counters_of(r), r["upcoming"])
+                for r in rows.mappings()}
 
     async def entries(self, organization_id: UUID, client_id: UUID, *, package_id: UUID | None,
                       before: int | None, limit: int) -> list[LedgerEntry]:

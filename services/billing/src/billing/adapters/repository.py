@@ -15,7 +15,7 @@ from billing.adapters.tables import packages, products, reservations
 from billing.domain.packages import ClientPackage
 from billing.domain.products import Money, Product
 from billing.domain.reservations import Reservation
-from studio_platform.db import advisory_xact_lock, match, matching
+from studio_platform.db import Prepared, Row, advisory_xact_lock, match, matching
 from studio_platform.errors import Conflict
 
 _PACKAGE_COLUMNS = [f.name for f in fields(ClientPackage)]
@@ -133,15 +133,19 @@ class PackageRepository:
             .values(status="expired", next_allowance_at=None))
 
 
-def _reservation(row: Any) -> Reservation:
-    return Reservation(**{name: getattr(row, name) for name in _RESERVATION_COLUMNS})
+def _reservation(row: Row) -> Reservation:
+    return Reservation(**{name: row[name] for name in _RESERVATION_COLUMNS})
 
 
 _START_FIRST_USE = (sa.update(packages).where(matching(packages, "organization_id", "id"),
                                               packages.c.expires_at.is_(None))
                     .values(expires_at=sa.bindparam("n_expires_at")))
-_RESERVATION = sa.select(reservations).where(matching(reservations, "organization_id", "booking_id"))
-_ADD_RESERVATION = sa.insert(reservations)
+# A reservation's statements run on asyncpg itself (see studio_platform.db).
+_RESERVATION = Prepared(sa.select(reservations).where(matching(reservations, "organization_id", "booking_id")))
+_ADD_RESERVATION = Prepared(sa.insert(reservations).values(
+    {name: sa.bindparam(name, type_=reservations.c[name].type) for name in _RESERVATION_COLUMNS}))
+_SAVE_RESERVATION = Prepared(sa.update(reservations).where(matching(reservations, "organization_id", "booking_id"))
+                             .values(status=sa.bindparam("n_status", type_=sa.Text), updated_at=sa.func.now()))
 
 
 class ReservationRepository:
@@ -157,16 +161,13 @@ class ReservationRepository:
         await advisory_xact_lock(self._db, f"billing-reservation:{organization_id}:{booking_id}")
 
     async def get(self, organization_id: UUID, booking_id: UUID) -> Reservation | None:
-        row = (await self._db.execute(_RESERVATION, match(organization_id=organization_id,
-                                                          booking_id=booking_id))).first()
+        row = await _RESERVATION.first(self._db, match(organization_id=organization_id, booking_id=booking_id))
         return None if row is None else _reservation(row)
 
     async def add(self, reservation: Reservation) -> None:
-        await self._db.execute(_ADD_RESERVATION, asdict(reservation))
+        await _ADD_RESERVATION.execute(self._db, asdict(reservation))
 
     async def save(self, reservation: Reservation) -> None:
-        await self._db.execute(
-            sa.update(reservations)
-            .where(reservations.c.organization_id == reservation.organization_id,
-                   reservations.c.booking_id == reservation.booking_id)
-            .values(status=reservation.status, updated_at=sa.func.now()))
+        await _SAVE_RESERVATION.execute(self._db, {**match(organization_id=reservation.organization_id,
+                                                           booking_id=reservation.booking_id),
+                                                   "n_status": reservation.status})

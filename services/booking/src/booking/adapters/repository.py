@@ -2,6 +2,9 @@
 
 Seats change only through conditional updates on the class's row, so however
 many requests race, a class never holds more bookings than seats.
+
+The statements of a booking's way through (its request and saga) run on asyncpg itself (`Prepared`, see
+studio_platform.db); rows are read by name, `row["name"]`, whichever way they came.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from booking.domain.bookings import ACTIVE, Booking
 from booking.domain.classes import BookableClass, Seats
 from booking.domain.policy import BookingPolicy
 from booking.domain.waitlist import WaitlistEntry
-from studio_platform.db import match, matching, xact_lock
+from studio_platform.db import Prepared, Row, match, matching, xact_lock
 
 _CLASS_FIELDS = [f.name for f in fields(BookableClass)]
 _BOOKING_FIELDS = [f.name for f in fields(Booking) if f.name != "events"]
@@ -29,13 +32,13 @@ _ENTRY_FIELDS = [f.name for f in fields(WaitlistEntry)]
 _POLICY_FIELDS = [f.name for f in fields(BookingPolicy)]
 
 
-def _class(row: Any) -> BookableClass:
-    return BookableClass(**{k: getattr(row, k) for k in _CLASS_FIELDS})
+def _class(row: Row) -> BookableClass:
+    return BookableClass(**{k: row[k] for k in _CLASS_FIELDS})
 
 
-def _seats(row: Any) -> Seats:
-    return Seats(capacity=row.capacity, confirmed=row.confirmed, pending=row.pending, waitlisted=row.waitlisted,
-                 version=row.seats_version)
+def _seats(row: Row) -> Seats:
+    return Seats(capacity=row["capacity"], confirmed=row["confirmed"], pending=row["pending"],
+                 waitlisted=row["waitlisted"], version=row["seats_version"])
 
 
 _CLASS = sa.select(class_copies).where(matching(class_copies, "organization_id", "id"))
@@ -66,7 +69,7 @@ _MINE = (sa.select(_mine).where(
     _mine.c.organization_id == class_copies.c.organization_id, _mine.c.class_id == class_copies.c.id,
     _mine.c.client_id == sa.bindparam("client_id", type_=_mine.c.client_id.type), _mine.c.status.in_(ACTIVE))
     .limit(1).lateral("mine"))
-_FIRST_LOOK = (
+_FIRST_LOOK = Prepared(
     sa.select(class_copies, booking_policies.c.studio_id.label("policy_studio_id"),
               *(booking_policies.c[k].label(f"policy_{k}") for k in _POLICY_FIELDS),
               *(_MINE.c[k].label(f"mine_{k}") for k in _BOOKING_FIELDS))
@@ -92,9 +95,9 @@ class ClassRepository:
             where=class_copies.c.version < stmt.excluded.version,
         ))
 
-    async def _row(self, organization_id: UUID, class_id: UUID, *, lock: bool = False) -> Any:
+    async def _row(self, organization_id: UUID, class_id: UUID, *, lock: bool = False) -> Row | None:
         return (await self._db.execute(_CLASS_LOCKED if lock else _CLASS,
-                                       match(organization_id=organization_id, id=class_id))).first()
+                                       match(organization_id=organization_id, id=class_id))).mappings().first()
 
     async def get(self, organization_id: UUID, class_id: UUID, *, lock: bool = False) -> BookableClass | None:
         row = await self._row(organization_id, class_id, lock=lock)
@@ -107,13 +110,13 @@ class ClassRepository:
     async def first_look(self, organization_id: UUID, class_id: UUID, client_id: UUID,
                          default_policy: BookingPolicy) -> FirstLook | None:
         """What a booking attempt needs before any lock, in one statement: enough to refuse a full class."""
-        row = (await self._db.execute(_FIRST_LOOK, {**match("c_", organization_id=organization_id, id=class_id),
-                                                    "client_id": client_id})).first()
+        row = await _FIRST_LOOK.first(self._db, {**match("c_", organization_id=organization_id, id=class_id),
+                                                 "client_id": client_id})
         if row is None:
             return None
-        policy = (default_policy if row.policy_studio_id is None
-                  else BookingPolicy(**{k: getattr(row, f"policy_{k}") for k in _POLICY_FIELDS}))
-        mine = None if row.mine_id is None else Booking(**{k: getattr(row, f"mine_{k}") for k in _BOOKING_FIELDS})
+        policy = (default_policy if row["policy_studio_id"] is None
+                  else BookingPolicy(**{k: row[f"policy_{k}"] for k in _POLICY_FIELDS}))
+        mine = None if row["mine_id"] is None else Booking(**{k: row[f"mine_{k}"] for k in _BOOKING_FIELDS})
         return FirstLook(_class(row), _seats(row), policy, mine)
 
     async def seats(self, organization_id: UUID, class_id: UUID) -> Seats | None:
@@ -122,7 +125,7 @@ class ClassRepository:
 
     async def count_waitlisted(self, organization_id: UUID, class_id: UUID, delta: int) -> Seats | None:
         row = (await self._db.execute(_seat_change(("waitlisted",), False), {
-            **match("c_", organization_id=organization_id, id=class_id), "d_waitlisted": delta})).first()
+            **match("c_", organization_id=organization_id, id=class_id), "d_waitlisted": delta})).mappings().first()
         return None if row is None else _seats(row)
 
 
@@ -138,27 +141,31 @@ _SAVE_BOOKING = sa.update(bookings).where(matching(bookings, "organization_id", 
 # The seat's conditional update and the booking written only if it took the seat, so a full class costs
 # one statement and writes nothing.
 _HELD = _seat_change(("pending",), True).cte("held")
-_ADD_HOLDING_SEAT = sa.select(_HELD).add_cte(sa.insert(bookings).from_select(
-    list(_BOOKING_VALUES), sa.select(*_BOOKING_VALUES.values()).where(sa.exists(sa.select(_HELD.c.id)))).cte("added"))
+_ADD_HOLDING_SEAT = Prepared(sa.select(_HELD).add_cte(sa.insert(bookings).from_select(
+    list(_BOOKING_VALUES), sa.select(*_BOOKING_VALUES.values()).where(sa.exists(sa.select(_HELD.c.id)))).cte("added")))
 
 
 @functools.cache
-def _saved_with_seats(counts: tuple[str, ...]) -> sa.Update:
-    return _seat_change(counts, False).add_cte(_SAVE_BOOKING.cte("saved"))
+def _saved_with_seats(counts: tuple[str, ...]) -> Prepared:
+    return Prepared(_seat_change(counts, False).add_cte(_SAVE_BOOKING.cte("saved")))
 
 
-_BOOKING = sa.select(bookings).where(matching(bookings, "organization_id", "id"))
-_BOOKING_LOCKED = _BOOKING.with_for_update()
-_BY_KEY = sa.select(bookings).where(matching(bookings, "organization_id", "client_id", "idempotency_key"))
-_ACTIVE = sa.select(bookings).where(matching(bookings, "organization_id", "class_id", "client_id"),
-                                    _b.status.in_(ACTIVE))
+_booking = sa.select(bookings).where(matching(bookings, "organization_id", "id"))
+_BOOKING, _BOOKING_LOCKED = Prepared(_booking), Prepared(_booking.with_for_update())
+_BY_KEY = Prepared(sa.select(bookings).where(matching(bookings, "organization_id", "client_id", "idempotency_key")))
+_ACTIVE = Prepared(sa.select(bookings).where(matching(bookings, "organization_id", "class_id", "client_id"),
+                                             _b.status.in_(ACTIVE)))
 _OVERLAPPING = sa.and_(_b.class_starts_at < sa.bindparam("ends_at", type_=_b.class_starts_at.type),
                        _b.class_ends_at > sa.bindparam("starts_at", type_=_b.class_ends_at.type))
-_CLASH = (sa.select(bookings).where(matching(bookings, "organization_id", "client_id"), _b.status.in_(ACTIVE),
-                                    sa.or_(_b.class_id == sa.bindparam("w_class_id"), _OVERLAPPING))
-          .order_by((_b.class_id == sa.bindparam("w_class_id")).desc()).limit(1))
-_OVERLAP = (sa.select(bookings).where(matching(bookings, "organization_id", "client_id"), _b.status.in_(ACTIVE),
-                                      _OVERLAPPING).limit(1))
+_CLASH = Prepared(sa.select(bookings).where(matching(bookings, "organization_id", "client_id"), _b.status.in_(ACTIVE),
+                                            sa.or_(_b.class_id == sa.bindparam("w_class_id"), _OVERLAPPING))
+                  .order_by((_b.class_id == sa.bindparam("w_class_id")).desc()).limit(1))
+_OVERLAP = Prepared(sa.select(bookings).where(matching(bookings, "organization_id", "client_id"), _b.status.in_(ACTIVE),
+                                              _OVERLAPPING).limit(1))
+# The deadline sweep's, over every organization (its index holds only pending rows).
+_OVERDUE = Prepared(sa.select(_b.organization_id, _b.id)
+                    .where(_b.status == "pending", _b.deadline_at <= sa.bindparam("now", type_=_b.deadline_at.type))
+                    .order_by(_b.deadline_at).limit(sa.bindparam("limit", type_=sa.Integer)))
 
 
 class BookingRepository:
@@ -173,8 +180,8 @@ class BookingRepository:
     async def add_holding_seat(self, booking: Booking) -> Seats | None:
         """Hold a seat of the booking's class and write the pending booking, in one statement; None, and
         nothing written, when the class is full (or not bookable)."""
-        row = (await self._db.execute(_ADD_HOLDING_SEAT, {**self._params(booking),
-                                                          **_seat_params(booking, {"pending": 1})})).first()
+        row = await _ADD_HOLDING_SEAT.first(self._db, {**self._params(booking),
+                                                       **_seat_params(booking, {"pending": 1})})
         return None if row is None else _seats(row)
 
     async def save(self, booking: Booking) -> None:
@@ -183,14 +190,14 @@ class BookingRepository:
     async def save_and_count(self, booking: Booking, **deltas: int) -> tuple[BookableClass, Seats] | None:
         """Save the booking and add `deltas` to its class's seat counts, in one statement; the class then."""
         stmt = _saved_with_seats(tuple(sorted(deltas)))
-        row = (await self._db.execute(stmt, {**self._params(booking), **_seat_params(booking, deltas)})).first()
+        row = await stmt.first(self._db, {**self._params(booking), **_seat_params(booking, deltas)})
         return None if row is None else (_class(row), _seats(row))
 
-    def _from(self, row: Any) -> Booking:
-        return Booking(**{k: getattr(row, k) for k in _BOOKING_FIELDS})
+    def _from(self, row: Row) -> Booking:
+        return Booking(**{k: row[k] for k in _BOOKING_FIELDS})
 
-    async def _one(self, query: sa.Select, **params: Any) -> Booking | None:
-        row = (await self._db.execute(query, params)).first()
+    async def _one(self, query: Prepared, **params: Any) -> Booking | None:
+        row = await query.first(self._db, params)
         return None if row is None else self._from(row)
 
     async def get(self, organization_id: UUID, booking_id: UUID, *, lock: bool = False) -> Booking | None:
@@ -203,10 +210,7 @@ class BookingRepository:
 
     async def overdue(self, now: datetime, *, limit: int) -> list[tuple[UUID, UUID]]:
         """(organization, booking) of pending bookings, in every organization, whose saga is past its deadline."""
-        c = bookings.c
-        rows = await self._db.execute(sa.select(c.organization_id, c.id).where(
-            c.status == "pending", c.deadline_at <= now).order_by(c.deadline_at).limit(limit))
-        return [(r.organization_id, r.id) for r in rows]
+        return [(r["organization_id"], r["id"]) for r in await _OVERDUE.all(self._db, {"now": now, "limit": limit})]
 
     async def active(self, organization_id: UUID, class_id: UUID, client_id: UUID) -> Booking | None:
         return await self._one(_ACTIVE, **match(organization_id=organization_id, class_id=class_id,
@@ -227,7 +231,7 @@ class BookingRepository:
         rows = await self._db.execute(sa.select(bookings).where(
             bookings.c.organization_id == organization_id, bookings.c.class_id == class_id,
             bookings.c.status.in_(ACTIVE)).order_by(bookings.c.requested_at).with_for_update())
-        return [self._from(r) for r in rows]
+        return [self._from(r) for r in rows.mappings()]
 
     async def move_class(self, organization_id: UUID, class_id: UUID, starts_at: datetime, ends_at: datetime) -> None:
         await self._db.execute(sa.update(bookings).where(
@@ -247,13 +251,13 @@ class BookingRepository:
             cursor = sa.tuple_(c.class_starts_at, c.id)
             bound = sa.tuple_(sa.literal(before[0]), sa.literal(before[1]))
             query = query.where(cursor > bound if upcoming else cursor < bound)
-        return [self._from(r) for r in await self._db.execute(query.limit(limit))]
+        return [self._from(r) for r in (await self._db.execute(query.limit(limit))).mappings()]
 
     async def roster(self, organization_id: UUID, class_id: UUID) -> list[Booking]:
         rows = await self._db.execute(sa.select(bookings).where(
             bookings.c.organization_id == organization_id, bookings.c.class_id == class_id,
             bookings.c.status.in_(ACTIVE)).order_by(bookings.c.requested_at))
-        return [self._from(r) for r in rows]
+        return [self._from(r) for r in rows.mappings()]
 
 
 class WaitlistRepository:
@@ -319,10 +323,11 @@ class WaitlistRepository:
         return [(self._from(r), r.position) for r in rows]
 
 
-_SUSPENDED_UNTIL = sa.select(suspensions.c.until).where(
+_until = sa.select(suspensions.c.until).where(
     matching(suspensions, "organization_id", "client_id"),
     suspensions.c.until > sa.bindparam("now", type_=suspensions.c.until.type))
-_LOCKED_SUSPENDED_UNTIL = sa.select(_SUSPENDED_UNTIL.scalar_subquery()).where(xact_lock().is_not(None))
+_SUSPENDED_UNTIL = Prepared(_until)
+_LOCKED_SUSPENDED_UNTIL = Prepared(sa.select(_until.scalar_subquery()).where(xact_lock().is_not(None)))
 
 
 class SuspensionRepository:
@@ -338,9 +343,8 @@ class SuspensionRepository:
         """
         params = {**match(organization_id=organization_id, client_id=client_id), "now": now}
         if lock_client:
-            return (await self._db.execute(_LOCKED_SUSPENDED_UNTIL, {
-                **params, "key": f"{organization_id}:{client_id}"})).scalar_one()
-        return (await self._db.execute(_SUSPENDED_UNTIL, params)).scalar_one_or_none()
+            return await _LOCKED_SUSPENDED_UNTIL.scalar(self._db, {**params, "key": f"{organization_id}:{client_id}"})
+        return await _SUSPENDED_UNTIL.scalar(self._db, params)
 
     async def suspend(self, organization_id: UUID, client_id: UUID, *, until: datetime, reason: str,
                       by: UUID) -> None:

@@ -15,7 +15,7 @@ from scheduling.adapters.tables import class_sessions, class_types, members, stu
 from scheduling.domain.browse import BrowseQuery
 from scheduling.domain.directory import Member, Studio
 from scheduling.domain.model import ClassSession, ClassType
-from studio_platform.db import match, matching
+from studio_platform.db import Prepared, match, matching
 from studio_platform.errors import Conflict
 
 _SESSION_COLUMNS = [c.name for c in class_sessions.c if c.name not in ("created_at", "updated_at", "seats_version")]
@@ -133,16 +133,17 @@ class ClassSessionRepository:
     async def record_seats(self, organization_id: UUID, class_id: UUID, *, booked: int, waitlisted: int,
                            seats_version: int) -> None:
         """Booking's latest count, unless a newer one already arrived."""
-        await self._db.execute(_RECORD_SEATS, {**match(organization_id=organization_id, id=class_id),
+        await _RECORD_SEATS.execute(self._db, {**match(organization_id=organization_id, id=class_id),
                                                "n_booked": booked, "n_waitlisted": waitlisted,
                                                "n_seats_version": seats_version})
 
 
-_RECORD_SEATS = (sa.update(class_sessions)
-                 .where(matching(class_sessions, "organization_id", "id"),
-                        class_sessions.c.seats_version < sa.bindparam("n_seats_version"))
-                 .values(booked=sa.bindparam("n_booked"), waitlisted=sa.bindparam("n_waitlisted"),
-                         seats_version=sa.bindparam("n_seats_version")))
+# Every change of seats in booking comes here: run on asyncpg itself (see studio_platform.db).
+_RECORD_SEATS = Prepared(sa.update(class_sessions)
+                         .where(matching(class_sessions, "organization_id", "id"),
+                                class_sessions.c.seats_version < sa.bindparam("n_seats_version"))
+                         .values(booked=sa.bindparam("n_booked"), waitlisted=sa.bindparam("n_waitlisted"),
+                                 seats_version=sa.bindparam("n_seats_version")))
 
 
 class DirectoryRepository:
