@@ -12,6 +12,7 @@ studio_platform.db); rows are read by name, `row["name"]`, whichever way they ca
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from billing.domain.allocation import LotOption
 from billing.domain.credits import FLOWS, TOTALS, Counters, CreditLot, LedgerEntry, Move, PackageBalance
 from studio_platform.db import Prepared, Row, match, matching
 
+_lot_c, _package_c = credit_lots.c, packages.c
 _COUNTERS = ("granted", "adjusted", "available", "held", "spent", "expired")
 
 
@@ -58,10 +60,20 @@ def _move(move: Move) -> Prepared:
                   sa.literal(move.value), credits, sa.bindparam("booking_id", type_=e.booking_id.type),
                   sa.bindparam("actor_id", type_=e.actor_id.type), sa.bindparam("reason", type_=sa.Text)),
     ).cte("entry")
-    return Prepared(sa.select(moved).add_cte(entry))
+    # The package's credits left after the move (a reservation's answer says them): the statement reads its
+    # other lots as they were before it, and this lot as the update left it.
+    others = (sa.select(sa.func.coalesce(sa.func.sum(_lot_c.available), 0))
+              .where(_lot_c.organization_id == moved.c.organization_id, _lot_c.package_id == moved.c.package_id,
+                     _lot_c.id != moved.c.id).scalar_subquery())
+    return Prepared(sa.select(moved, (moved.c.available + others).label("package_available")).add_cte(entry))
 
 
-_lot_c, _package_c = credit_lots.c, packages.c
+@dataclass(frozen=True)
+class Moved:
+    lot: CreditLot  # as the move left it
+    package_available: int  # credits available in the lot's package after the move
+
+
 _OPTIONS = Prepared(
     sa.select(_lot_c.id, _lot_c.package_id, _package_c.name, _lot_c.valid_from, _lot_c.expires_at, _lot_c.unlimited,
               _lot_c.available, _lot_c.expired, _lot_c.created_at, _package_c.starts_at,
@@ -70,8 +82,6 @@ _OPTIONS = Prepared(
     .where(matching(credit_lots, "organization_id", "client_id"),
            sa.or_(_package_c.status == "active",
                   sa.and_(_package_c.status == "expired", sa.or_(_lot_c.available > 0, _lot_c.expired > 0)))))
-_AVAILABLE_IN_PACKAGE = Prepared(sa.select(sa.func.coalesce(sa.func.sum(_lot_c.available), 0)).where(
-    matching(credit_lots, "organization_id", "package_id")))
 _START_FIRST_USE = (sa.update(credit_lots).where(matching(credit_lots, "organization_id", "id"),
                                                  _lot_c.expires_at.is_(None))
                     .values(expires_at=sa.bindparam("n_expires_at")))
@@ -93,12 +103,12 @@ class LedgerRepository:
         return row is not None
 
     async def move(self, organization_id: UUID, lot_id: UUID, move: Move, credits: int, *, reason: str,
-                   booking_id: UUID | None = None, actor_id: UUID | None = None) -> CreditLot | None:
+                   booking_id: UUID | None = None, actor_id: UUID | None = None) -> Moved | None:
         """Apply one move to a lot and record it; None (and nothing recorded) when the lot can't afford it."""
         row = await _move(move).first(self._db, {
             **match(organization_id=organization_id, id=lot_id), "credits": credits, "booking_id": booking_id,
             "actor_id": actor_id, "reason": reason})
-        return None if row is None else _lot(row)
+        return None if row is None else Moved(_lot(row), row["package_available"])
 
     async def options(self, organization_id: UUID, client_id: UUID) -> list[LotOption]:
         """The client's lots that may pay for a class or explain a refusal.
@@ -117,10 +127,6 @@ class LedgerRepository:
     async def start_first_use(self, organization_id: UUID, lot_id: UUID, expires_at: datetime) -> None:
         await self._db.execute(_START_FIRST_USE, {**match(organization_id=organization_id, id=lot_id),
                                                   "n_expires_at": expires_at})
-
-    async def available_in_package(self, organization_id: UUID, package_id: UUID) -> int:
-        return await _AVAILABLE_IN_PACKAGE.scalar(self._db, match(organization_id=organization_id,
-                                                                  package_id=package_id))
 
     async def unexpired_lots(self, organization_id: UUID, package_id: UUID, now: datetime) -> list[CreditLot]:
         """The package's lots not expired by `now` (an unused first-use pack's included), locked for a change."""

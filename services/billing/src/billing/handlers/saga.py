@@ -48,10 +48,11 @@ async def _reserve(cmd: contracts.ReserveCredit, uow: BillingUnitOfWork, now: da
         choice = choose_lot(await uow.ledger.options(org, cmd.client_id), class_starts_at=starts_at, now=now)
         if isinstance(choice, Refusal):
             return Reservation.refused(**about, refusal=choice)
-        if await uow.ledger.move(org, choice.lot_id, Move.RESERVE, 0 if choice.unlimited else 1, reason="booking",
-                                 booking_id=cmd.booking_id):
+        moved = await uow.ledger.move(org, choice.lot_id, Move.RESERVE, 0 if choice.unlimited else 1,
+                                      reason="booking", booking_id=cmd.booking_id)
+        if moved is not None:
             await _start_clock_on_first_use(uow, org, choice, now)
-            remaining = None if choice.unlimited else await uow.ledger.available_in_package(org, choice.package_id)
+            remaining = None if choice.unlimited else moved.package_available
             return Reservation.taken(**about, lot=choice, remaining=remaining)
     raise RuntimeError(f"lost the race for a credit {MAX_ATTEMPTS} times; booking {cmd.booking_id} retries later")
 

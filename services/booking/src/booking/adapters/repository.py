@@ -138,11 +138,17 @@ _b = bookings.c
 _BOOKING_VALUES = {name: sa.bindparam(f"v_{name}", type_=_b[name].type) for name in _BOOKING_FIELDS}
 _SAVE_BOOKING = sa.update(bookings).where(matching(bookings, "organization_id", "id")).values(
     {name: value for name, value in _BOOKING_VALUES.items() if name not in ("id", "organization_id")})
-# The seat's conditional update and the booking written only if it took the seat, so a full class costs
-# one statement and writes nothing.
+
+
+def _added_if(held: sa.CTE) -> sa.CTE:
+    """The pending booking, written only if `held` took its seat: a full class costs one statement and writes
+    nothing."""
+    return sa.insert(bookings).from_select(list(_BOOKING_VALUES), sa.select(*_BOOKING_VALUES.values()).where(
+        sa.exists(sa.select(held.c.id)))).cte("added")
+
+
 _HELD = _seat_change(("pending",), True).cte("held")
-_ADD_HOLDING_SEAT = Prepared(sa.select(_HELD).add_cte(sa.insert(bookings).from_select(
-    list(_BOOKING_VALUES), sa.select(*_BOOKING_VALUES.values()).where(sa.exists(sa.select(_HELD.c.id)))).cte("added")))
+_ADD_HOLDING_SEAT = Prepared(sa.select(_HELD).add_cte(_added_if(_HELD)))
 
 
 @functools.cache
@@ -157,9 +163,19 @@ _ACTIVE = Prepared(sa.select(bookings).where(matching(bookings, "organization_id
                                              _b.status.in_(ACTIVE)))
 _OVERLAPPING = sa.and_(_b.class_starts_at < sa.bindparam("ends_at", type_=_b.class_starts_at.type),
                        _b.class_ends_at > sa.bindparam("starts_at", type_=_b.class_ends_at.type))
-_CLASH = Prepared(sa.select(bookings).where(matching(bookings, "organization_id", "client_id"), _b.status.in_(ACTIVE),
-                                            sa.or_(_b.class_id == sa.bindparam("w_class_id"), _OVERLAPPING))
-                  .order_by((_b.class_id == sa.bindparam("w_class_id")).desc()).limit(1))
+# The client's active booking of the class, else one overlapping its time.
+_CLASH = (sa.select(bookings).where(matching(bookings, "organization_id", "client_id"), _b.status.in_(ACTIVE),
+                                    sa.or_(_b.class_id == sa.bindparam("w_class_id"), _OVERLAPPING))
+          .order_by((_b.class_id == sa.bindparam("w_class_id")).desc()).limit(1).cte("clash"))
+# A client's request, under their lock: their clash read in the same statement as the seat (after the lock,
+# so it sees every booking of theirs), and the seat held and the booking written only if there is none.
+# Always one row: the class's seats (when held) beside the clash (when any).
+_HELD_UNLESS_CLASH = _seat_change(("pending",), True).where(~sa.exists(sa.select(_CLASH.c.id))).cte("held")
+_ADD_HOLDING_SEAT_UNLESS_CLASH = Prepared(
+    sa.select(*_HELD_UNLESS_CLASH.c, *(_CLASH.c[k].label(f"clash_{k}") for k in _BOOKING_FIELDS))
+    .select_from(sa.select(sa.literal(1).label("one")).subquery("one")
+                 .outerjoin(_HELD_UNLESS_CLASH, sa.true()).outerjoin(_CLASH, sa.true()))
+    .add_cte(_added_if(_HELD_UNLESS_CLASH)))
 _OVERLAP = Prepared(sa.select(bookings).where(matching(bookings, "organization_id", "client_id"), _b.status.in_(ACTIVE),
                                               _OVERLAPPING).limit(1))
 # The deadline sweep's, over every organization (its index holds only pending rows).
@@ -183,6 +199,18 @@ class BookingRepository:
         row = await _ADD_HOLDING_SEAT.first(self._db, {**self._params(booking),
                                                        **_seat_params(booking, {"pending": 1})})
         return None if row is None else _seats(row)
+
+    async def add_holding_seat_unless_clash(self, booking: Booking) -> tuple[Seats | None, Booking | None]:
+        """For a client whose lock is held: their booking that clashes with this one (of the same class, or
+        overlapping it), else the seat held and the pending booking written, in one statement. (None, None):
+        the class is full (or not bookable), and nothing was written."""
+        row = await _ADD_HOLDING_SEAT_UNLESS_CLASH.first(self._db, {
+            **self._params(booking), **_seat_params(booking, {"pending": 1}),
+            **match(client_id=booking.client_id, class_id=booking.class_id),
+            "starts_at": booking.class_starts_at, "ends_at": booking.class_ends_at})
+        assert row is not None
+        clash = None if row["clash_id"] is None else Booking(**{k: row[f"clash_{k}"] for k in _BOOKING_FIELDS})
+        return (None if row["id"] is None else _seats(row)), clash
 
     async def save(self, booking: Booking) -> None:
         await self._db.execute(_SAVE_BOOKING, self._params(booking))
@@ -215,12 +243,6 @@ class BookingRepository:
     async def active(self, organization_id: UUID, class_id: UUID, client_id: UUID) -> Booking | None:
         return await self._one(_ACTIVE, **match(organization_id=organization_id, class_id=class_id,
                                                 client_id=client_id))
-
-    async def clash(self, organization_id: UUID, client_id: UUID, class_id: UUID, starts_at: datetime,
-                    ends_at: datetime) -> Booking | None:
-        """The client's active booking of this class, else one overlapping its time (one query for both)."""
-        return await self._one(_CLASH, **match(organization_id=organization_id, client_id=client_id,
-                                               class_id=class_id), starts_at=starts_at, ends_at=ends_at)
 
     async def overlapping(self, organization_id: UUID, client_id: UUID, starts_at: datetime,
                           ends_at: datetime) -> Booking | None:

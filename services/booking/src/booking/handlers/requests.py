@@ -76,11 +76,13 @@ async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID,
         if until is not None:
             raise Forbidden(f"Booking is suspended until {until.isoformat()}.", code="client-suspended",
                             suspended_until=until.isoformat())
-        await _ensure_free_to_book(uow, cls, client_id)
         booking = Booking.request(of=cls, client_id=client_id, now=moment, timeout=uow.saga_timeout,
                                   idempotency_key=idempotency_key)
-        # The seat last: the class's row is everyone's, so its lock is held for as short a time as can be.
-        seats = await uow.bookings.add_holding_seat(booking)
+        # The seat last (the class's row is everyone's, so its lock is held for as short a time as can be),
+        # in the statement that looks for the client's clashing booking.
+        seats, clash = await uow.bookings.add_holding_seat_unless_clash(booking)
+        if clash is not None:
+            raise _clashing(cls, clash)
         if seats is None:
             raise await _class_full_now(uow, cls)
         await _leave_waitlist_on_booking(uow, cls, client_id, seats)
@@ -117,13 +119,11 @@ def _already_booked(existing: Booking) -> Conflict:
                     reference=existing.reference)
 
 
-async def _ensure_free_to_book(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID) -> None:
-    clash = await uow.bookings.clash(cls.organization_id, client_id, cls.id, cls.starts_at, cls.ends_at)
-    if clash is not None and clash.class_id == cls.id:
-        raise _already_booked(clash)
-    if clash is not None:
-        raise Conflict("You have another booking at that time.", code="overlapping-booking",
-                       booking_id=str(clash.id), reference=clash.reference)
+def _clashing(cls: BookableClass, clash: Booking) -> Conflict:
+    if clash.class_id == cls.id:
+        return _already_booked(clash)
+    return Conflict("You have another booking at that time.", code="overlapping-booking",
+                    booking_id=str(clash.id), reference=clash.reference)
 
 
 async def _leave_waitlist_on_booking(uow: BookingUnitOfWork, cls: BookableClass, client_id: UUID,
