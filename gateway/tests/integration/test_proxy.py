@@ -20,6 +20,8 @@ OWN = "the gateway's own"
 
 
 async def echo(request: web.Request) -> web.Response:
+    if request.method == "DELETE":
+        return web.Response(status=204)
     body = await request.read()
     return web.json_response(
         {"method": request.method, "raw_path": request.raw_path, "body": body.decode(),
@@ -29,7 +31,7 @@ async def echo(request: web.Request) -> web.Response:
 
 
 def service_document(*paths: str) -> dict:
-    return {"paths": {p: {"get": {}, "post": {}} for p in paths}}
+    return {"paths": {p: {"get": {}, "post": {}, "delete": {}} for p in paths}}
 
 
 @pytest.fixture
@@ -63,7 +65,7 @@ async def gateway(upstream):
     proxy.routes.learn("gone", service_document("/v1/gone/{id}"))
     task = await running(proxy)
     app = Starlette(routes=[Route("/v1/me/{rest:path}", lambda _: PlainTextResponse(OWN))])
-    app.add_middleware(ProxyMiddleware, proxy=proxy, methods=frozenset({"GET", "POST"}))
+    app.add_middleware(ProxyMiddleware, proxy=proxy, methods=frozenset({"GET", "POST", "DELETE"}))
     app.add_middleware(RequestContextMiddleware)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app, client=("203.0.113.9", 4000)),
                                  base_url="http://gateway") as client:
@@ -113,3 +115,9 @@ async def test_a_body_sent_in_parts_arrives_whole(gateway):
 
     answer = await gateway.post("/v1/things/2", content=parts())
     assert json.loads(answer.json()["body"]) == {"a": "b"}
+
+
+async def test_an_answer_without_a_body_comes_back_without_a_length(gateway):
+    answer = await gateway.delete("/v1/things/3")
+    assert answer.status_code == 204 and answer.content == b""
+    assert "content-length" not in answer.headers

@@ -120,7 +120,8 @@ class ServiceProxy:
                 content = await upstream.read()
                 returned = [(k.encode(), v.encode("latin-1")) for k in RETURNED_HEADERS
                             if (v := upstream.headers.get(k))]
-                returned.append((b"content-length", str(len(content)).encode()))
+                if upstream.status >= 200 and upstream.status not in (204, 304):  # those carry no body
+                    returned.append((b"content-length", str(len(content)).encode()))
                 return upstream.status, returned, content
         except TimeoutError as exc:
             raise GatewayTimeout(f"{route.service} did not answer in time.", code="upstream-timeout") from exc
