@@ -54,7 +54,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         routers=[*identity.routers(), live_api.router],
         background=[run_proxy, follow_booking_events],
         # Limits first, then a service's operation forwarded before the router.
-        middleware=[(ProxyMiddleware, {"proxy": proxy, "methods": frozenset(PROXIED_METHODS), "soldout": soldout}),
+        middleware=[(ProxyMiddleware, {"proxy": proxy, "methods": frozenset(PROXIED_METHODS), "soldout": soldout,
+                                       "attempts_per_class": settings.booking_attempts_per_class}),
                     (RateLimitMiddleware, {"limits": RateLimits(auth=settings.rate_limit_auth,
                                                                 default=settings.rate_limit_default,
                                                                 booking=settings.rate_limit_booking)})],

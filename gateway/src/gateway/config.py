@@ -35,6 +35,9 @@ class GatewaySettings(ServiceSettings):
     # How long booking's `class-full` answer may be given again at the edge while nothing about the class is
     # announced (edge/soldout.py); 0 sends every attempt to booking.
     sold_out_answer_seconds: float = Field(default=1.0, ge=0)
+    # Booking attempts on one class sent on to booking at once; in a rush the rest wait at the edge, where
+    # booking's class-full answer reaches them (edge/proxy.py).
+    booking_attempts_per_class: int = Field(default=32, ge=1)
 
     _signing_key: SigningKey = PrivateAttr()
 

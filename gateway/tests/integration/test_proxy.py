@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from gateway.edge.proxy import MAX_BODY, ProxyMiddleware, ServiceProxy
+from gateway.edge.proxy import MAX_BODY, Admission, ProxyMiddleware, ServiceProxy
 from studio_platform.telemetry import RequestContextMiddleware
 
 OWN = "the gateway's own"
@@ -121,3 +122,20 @@ async def test_an_answer_without_a_body_comes_back_without_a_length(gateway):
     answer = await gateway.delete("/v1/things/3")
     assert answer.status_code == 204 and answer.content == b""
     assert "content-length" not in answer.headers
+
+
+async def test_attempts_on_one_class_are_let_through_a_few_at_a_time():
+    admission, inside, most = Admission(2), 0, 0
+
+    async def attempt(class_id):
+        nonlocal inside, most
+        async with admission.admit(class_id):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    one, other = uuid4(), uuid4()
+    await asyncio.gather(*(attempt(one) for _ in range(6)), attempt(other))
+    assert most == 3  # two on one class, and the other class's own
+    assert admission.in_use() == 0  # a class's gate goes with its last attempt

@@ -9,8 +9,10 @@ before FastAPI's router: it needs none of the router's work.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
@@ -153,11 +155,12 @@ class ProxyMiddleware:
     A booking attempt on a class booking has just called full may be answered from `soldout`."""
 
     def __init__(self, app: ASGIApp, *, proxy: ServiceProxy, methods: frozenset[str],
-                 soldout: SoldOut | None = None) -> None:
+                 soldout: SoldOut | None = None, attempts_per_class: int = 32) -> None:
         self.app = app
         self.proxy = proxy
         self.methods = methods
         self.soldout = soldout
+        self._admission = Admission(attempts_per_class)
         self._own: list[Route] | None = None
 
     def _is_own(self, scope: Scope, path: str) -> bool:
@@ -176,12 +179,10 @@ class ProxyMiddleware:
         scope["route"] = route  # its template names the request in metrics and traces
         try:
             attempt = await self._attempt(scope, path)
-            if attempt is not None and self.soldout and (full := self.soldout.answer(*attempt)):
-                status, headers, body = 409, _problem_headers(full), full
-            else:
+            if attempt is None:
                 status, headers, body = await self.proxy.forward(route, scope, receive)
-                if attempt is not None and status == 409:
-                    self._remember(attempt, body)
+            else:
+                status, headers, body = await self._book(attempt, route, scope, receive)
         except DomainError as exc:
             await domain_problem(exc, path)(scope, receive, send)
             return
@@ -208,6 +209,22 @@ class ProxyMiddleware:
             return None
         return class_id, principal.organization_id, principal.user_id
 
+    async def _book(self, attempt: tuple[UUID, UUID, UUID], route: Route, scope: Scope,
+                    receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """A booking attempt: booking's standing `class-full` answer if there is one, else booking's own,
+        with at most `attempts_per_class` attempts on the class at booking at once. In a rush the rest wait
+        here, and once booking has called the class full they are answered here instead."""
+        assert self.soldout is not None
+        if full := self.soldout.answer(*attempt):
+            return 409, _problem_headers(full), full
+        async with self._admission.admit(attempt[0]):
+            if full := self.soldout.answer(*attempt):  # booking called it full while this one waited
+                return 409, _problem_headers(full), full
+            status, headers, body = await self.proxy.forward(route, scope, receive)
+            if status == 409:
+                self._remember(attempt, body)
+        return status, headers, body
+
     def _remember(self, attempt: tuple[UUID, UUID, UUID], body: bytes) -> None:
         assert self.soldout is not None
         try:
@@ -217,6 +234,31 @@ class ProxyMiddleware:
         if isinstance(problem, dict) and problem.get("code") == "class-full" \
                 and isinstance(version := problem.get("seats_version"), int):
             self.soldout.remember(attempt[0], attempt[1], body, version)
+
+
+class Admission:
+    """A limit per class on booking attempts in flight at once; a class's gate exists only while in use."""
+
+    def __init__(self, at_once: int) -> None:
+        self.at_once = at_once
+        self._gates: dict[UUID, tuple[asyncio.Semaphore, int]] = {}  # class -> (gate, attempts using it)
+
+    @contextlib.asynccontextmanager
+    async def admit(self, class_id: UUID) -> AsyncIterator[None]:
+        gate, users = self._gates.get(class_id) or (asyncio.Semaphore(self.at_once), 0)
+        self._gates[class_id] = (gate, users + 1)
+        try:
+            async with gate:
+                yield
+        finally:
+            gate, users = self._gates[class_id]
+            if users == 1:
+                del self._gates[class_id]
+            else:
+                self._gates[class_id] = (gate, users - 1)
+
+    def in_use(self) -> int:
+        return len(self._gates)
 
 
 def _problem_headers(body: bytes) -> list[tuple[bytes, bytes]]:
