@@ -15,9 +15,16 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from gateway.edge.proxy import MAX_BODY, Admission, ProxyMiddleware, ServiceProxy
+from gateway.edge.soldout import SoldOut
+from studio_platform.auth import TokenVerifier
 from studio_platform.telemetry import RequestContextMiddleware
+from studio_platform.testing import AUDIENCE, ISSUER
 
 OWN = "the gateway's own"
+ATTEMPTS_PER_CLASS = 2
+ATTEMPTS = web.AppKey("attempts", list)
+FULL = {"type": "/problems/class-full", "title": "Conflict", "status": 409, "code": "class-full",
+        "waitlist_open": True, "waitlisted": 0, "seats_version": 1}
 
 
 async def echo(request: web.Request) -> web.Response:
@@ -31,6 +38,13 @@ async def echo(request: web.Request) -> web.Response:
         headers={"Location": "/v1/things/1", "ETag": '"7"', "X-Internal": "not for the caller"})
 
 
+async def full_class(request: web.Request) -> web.Response:
+    """Booking, slow to say the class is full, as in a rush."""
+    request.app[ATTEMPTS].append(request.match_info["class_id"])
+    await asyncio.sleep(0.2)
+    return web.json_response(FULL, status=409, content_type="application/problem+json")
+
+
 def service_document(*paths: str) -> dict:
     return {"paths": {p: {"get": {}, "post": {}, "delete": {}} for p in paths}}
 
@@ -39,15 +53,18 @@ def service_document(*paths: str) -> dict:
 async def upstream():
     app = web.Application()
     async def document(_: web.Request) -> web.Response:
-        return web.json_response(service_document("/v1/things/{id}", "/v1/me/things"))
+        return web.json_response(service_document("/v1/things/{id}", "/v1/me/things",
+                                                  "/v1/classes/{class_id}/bookings"))
 
     app.router.add_get("/openapi.json", document)
+    app.router.add_post("/v1/classes/{class_id}/bookings", full_class)
     app.router.add_route("*", "/v1/{tail:.*}", echo)
+    app[ATTEMPTS] = []
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}", app[ATTEMPTS]
     await runner.cleanup()
 
 
@@ -61,12 +78,19 @@ async def running(proxy: ServiceProxy) -> asyncio.Task[None]:
 
 
 @pytest.fixture
-async def gateway(upstream):
-    proxy = ServiceProxy({"things": upstream, "gone": "http://127.0.0.1:9"})
+def soldout():
+    return SoldOut(ttl=60)
+
+
+@pytest.fixture
+async def gateway(upstream, soldout, minter):
+    proxy = ServiceProxy({"things": upstream[0], "gone": "http://127.0.0.1:9"})
     proxy.routes.learn("gone", service_document("/v1/gone/{id}"))
     task = await running(proxy)
     app = Starlette(routes=[Route("/v1/me/{rest:path}", lambda _: PlainTextResponse(OWN))])
-    app.add_middleware(ProxyMiddleware, proxy=proxy, methods=frozenset({"GET", "POST", "DELETE"}))
+    app.state.token_verifier = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, jwks=minter.jwks)
+    app.add_middleware(ProxyMiddleware, proxy=proxy, methods=frozenset({"GET", "POST", "DELETE"}), soldout=soldout,
+                       attempts_per_class=ATTEMPTS_PER_CLASS)
     app.add_middleware(RequestContextMiddleware)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app, client=("203.0.113.9", 4000)),
                                  base_url="http://gateway") as client:
@@ -139,3 +163,18 @@ async def test_attempts_on_one_class_are_let_through_a_few_at_a_time():
     await asyncio.gather(*(attempt(one) for _ in range(6)), attempt(other))
     assert most == 3  # two on one class, and the other class's own
     assert admission.in_use() == 0  # a class's gate goes with its last attempt
+
+
+async def test_a_rush_on_a_full_class_waits_at_the_edge_for_bookings_answer(gateway, upstream, soldout,
+                                                                             minter):
+    org, class_id = uuid4(), uuid4()
+    soldout.on_availability(org, {"class_id": str(class_id), "confirmed": 0, "pending": 0, "seats_version": 1})
+    callers = [{"Authorization": f"Bearer {minter.token(organization_id=org)}"} for _ in range(10)]
+    answers = await asyncio.gather(*(gateway.post(f"/v1/classes/{class_id}/bookings", headers=h) for h in callers))
+    assert [a.status_code for a in answers] == [409] * 10
+    assert all(a.json() == FULL for a in answers)
+    # Only the first few reached booking; the rest waited at the edge and were given booking's answer there.
+    assert len(upstream[1]) == ATTEMPTS_PER_CLASS
+    # An attempt booking must see itself (a retry with its key) still reaches it.
+    retry = await gateway.post(f"/v1/classes/{class_id}/bookings", headers={**callers[0], "Idempotency-Key": "k"})
+    assert retry.status_code == 409 and len(upstream[1]) == ATTEMPTS_PER_CLASS + 1

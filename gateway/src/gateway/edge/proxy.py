@@ -152,10 +152,11 @@ async def _body(receive: Receive, declared: bytes | None) -> bytes:
 class ProxyMiddleware:
     """Sends a request whose path a service's operation matches straight to that service; the rest (the
     gateway's own operations, which win over a service's, and paths nobody answers) go on to the app.
-    A booking attempt on a class booking has just called full may be answered from `soldout`."""
+    A booking attempt on a class booking has just called full may be answered from `soldout`; at most
+    `attempts_per_class` attempts on one class are at booking at once."""
 
-    def __init__(self, app: ASGIApp, *, proxy: ServiceProxy, methods: frozenset[str],
-                 soldout: SoldOut | None = None, attempts_per_class: int = 32) -> None:
+    def __init__(self, app: ASGIApp, *, proxy: ServiceProxy, methods: frozenset[str], soldout: SoldOut,
+                 attempts_per_class: int) -> None:
         self.app = app
         self.proxy = proxy
         self.methods = methods
@@ -194,7 +195,7 @@ class ProxyMiddleware:
     async def _attempt(self, scope: Scope, path: str) -> tuple[UUID, UUID, UUID] | None:
         """(class, organization, client) of a booking attempt the sold-out view may answer: one without an
         Idempotency-Key, by a caller with a good token and an organization."""
-        if self.soldout is None or category(scope["method"], path) != "booking":
+        if category(scope["method"], path) != "booking":
             return None
         headers = dict(scope["headers"])
         auth = headers.get(b"authorization", b"").decode("latin-1")
@@ -214,7 +215,6 @@ class ProxyMiddleware:
         """A booking attempt: booking's standing `class-full` answer if there is one, else booking's own,
         with at most `attempts_per_class` attempts on the class at booking at once. In a rush the rest wait
         here, and once booking has called the class full they are answered here instead."""
-        assert self.soldout is not None
         if full := self.soldout.answer(*attempt):
             return 409, _problem_headers(full), full
         async with self._admission.admit(attempt[0]):
@@ -226,7 +226,6 @@ class ProxyMiddleware:
         return status, headers, body
 
     def _remember(self, attempt: tuple[UUID, UUID, UUID], body: bytes) -> None:
-        assert self.soldout is not None
         try:
             problem = json.loads(body)
         except ValueError:
