@@ -51,16 +51,16 @@ async def wait_until_settled(booking_url: str, organization_id: UUID, timeout: f
 async def _booking_violations(conn: asyncpg.Connection, org: UUID) -> list[str]:
     violations = []
     for row in await conn.fetch("""
-        SELECT c.id, c.capacity, c.confirmed, c.pending,
+        SELECT c.id, c.capacity, c.held,
                count(b.*) FILTER (WHERE b.status = 'confirmed') AS really_confirmed,
-               count(b.*) FILTER (WHERE b.status = 'pending') AS really_pending
+               count(b.*) FILTER (WHERE b.status IN ('pending', 'confirmed')) AS really_held
         FROM class_copies c LEFT JOIN bookings b ON b.organization_id = c.organization_id AND b.class_id = c.id
         WHERE c.organization_id = $1 GROUP BY c.id""", org):
         if row["really_confirmed"] > row["capacity"]:
             violations.append(f"class {row['id']}: {row['really_confirmed']} confirmed for {row['capacity']} seats")
-        if (row["confirmed"], row["pending"]) != (row["really_confirmed"], row["really_pending"]):
-            violations.append(f"class {row['id']}: counts {row['confirmed']}/{row['pending']} but bookings say "
-                              f"{row['really_confirmed']}/{row['really_pending']}")
+        if row["held"] != row["really_held"]:
+            violations.append(f"class {row['id']}: counts {row['held']} seats held but bookings hold "
+                              f"{row['really_held']}")
     for row in await conn.fetch("""
         SELECT w.id, w.status, count(b.*) FILTER (WHERE b.status IN ('confirmed', 'cancelled', 'late_cancelled')
                                                   AND b.confirmed_at IS NOT NULL) AS seats

@@ -37,9 +37,9 @@ tracer = trace.get_tracer(__name__)
 
 DEAD_LETTER_STREAM = "DEADLETTER"
 DUPLICATE_WINDOW_SECONDS = 300.0
-# How long a pull for messages the server has said are waiting may take (they are there at once unless
-# another replica took them).
-_REST_OF_BATCH_SECONDS = 0.05
+# How long a pull for messages the server has said are waiting may take: the server answers it at once,
+# with what it has; this bounds the wait only if the connection fails meanwhile.
+_REST_OF_BATCH_SECONDS = 1.0
 
 HANDLED = Counter("events_handled_total", "Events handled by consumers", ["consumer", "type"])
 FAILED = Counter("events_failed_total", "Event handling failures", ["consumer", "type"])
@@ -249,8 +249,10 @@ class Consumers:
         msgs = await pulls.fetch(batch=1, timeout=self._pull_seconds)
         waiting = min(msgs[-1].metadata.num_pending, self._batch_size - 1)
         if waiting > 0:
+            # Without a timeout nats-py's pull carries no expiry, so the server answers at once with what it
+            # has, fewer if it has fewer; with one, it holds the pull open for the rest until it expires.
             with contextlib.suppress(TimeoutError):  # another replica took them first
-                msgs += await pulls.fetch(batch=waiting, timeout=_REST_OF_BATCH_SECONDS)
+                msgs += await asyncio.wait_for(pulls.fetch(batch=waiting, timeout=None), _REST_OF_BATCH_SECONDS)
         return msgs
 
     async def _handle_batch(self, durable: str, by_type: Mapping[str, Handler], msgs: list[Msg]) -> None:

@@ -6,11 +6,16 @@ sent. Crash after publishing but before marking: the row is published again
 with the same `Nats-Msg-Id` and JetStream drops it (and the consumers' inbox
 drops anything older than the duplicate window). Several replicas: one relay
 holds a PostgreSQL advisory lock and works; the others wait for it.
+
+A commit that wrote events rings the relay (`ring`): in the process whose relay
+leads, directly; in another replica, by a core NATS message on the leader's
+wake-up subject. A lost ring costs only time: the relay also polls.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import zlib
@@ -18,6 +23,8 @@ from datetime import timedelta
 
 import asyncpg
 import sqlalchemy as sa
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -30,7 +37,6 @@ from studio_platform.inbox import INBOX, STREAM_MAX_AGE_SECONDS
 
 log = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "outbox"
 PENDING_EVERY_SECONDS = 10.0
 SWEEP_EVERY_SECONDS = 3600.0
 
@@ -90,17 +96,42 @@ class OutboxRelay:
         js: JetStreamContext,
         *,
         name: str,
+        nc: NATS | None = None,
+        wake_subject: str = "",
         poll_seconds: float = 1.0,
         batch_size: int = 500,
         keep_published: timedelta = timedelta(days=3),
     ) -> None:
         self._engine = engine
         self._js = js
+        self._nc = nc  # with `wake_subject`: how replicas ring the leader; without, rings from here only
+        self._wake_subject = wake_subject
         self._lock_key = zlib.crc32(f"outbox-relay:{name}".encode())
         self._poll = poll_seconds
         self._batch = batch_size
         self._keep = keep_published
         self._wake = asyncio.Event()
+        self._leading = False
+        self._ringing: set[asyncio.Task[None]] = set()
+
+    def ring(self) -> None:
+        """Events were just committed: publish them now rather than at the next poll."""
+        if self._leading:
+            self._wake.set()
+        elif self._nc is not None and self._wake_subject:
+            task = asyncio.get_running_loop().create_task(self._ring_leader())
+            self._ringing.add(task)  # held until done: the loop keeps only a weak reference
+            task.add_done_callback(self._ringing.discard)
+
+    async def _ring_leader(self) -> None:
+        assert self._nc is not None
+        try:
+            await self._nc.publish(self._wake_subject)
+        except Exception:  # NATS away: the leader's poll finds the events
+            log.debug("could not ring the outbox relay's leader", exc_info=True)
+
+    async def _on_ring(self, _msg: Msg) -> None:
+        self._wake.set()
 
     async def run(self) -> None:
         """Relay until cancelled; reconnects and takes over leadership after failures."""
@@ -116,17 +147,20 @@ class OutboxRelay:
     async def _lead(self) -> None:
         url = self._engine.url.render_as_string(hide_password=False)
         conn = await asyncpg.connect(plain_url(url))
+        rings = None
         try:
             # Another replica leads; wait for its session (and so its lock) to end.
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):  # noqa: ASYNC110
                 await asyncio.sleep(self._poll)
-            await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            rings = (await self._nc.subscribe(self._wake_subject, cb=self._on_ring)
+                     if self._nc is not None and self._wake_subject else None)
+            self._leading = True
             log.info("outbox relay leading")
             measured = swept = time.monotonic()
             while not conn.is_closed():
                 self._wake.clear()
-                # Again only while batches come full: a commit after this drain's read wakes the relay anyway
-                # (its NOTIFY sets the flag just cleared), so an empty read to make sure is never needed.
+                # Again only while batches come full: a commit after this drain's read rings the relay anyway
+                # (setting the flag just cleared), so an empty read to make sure is never needed.
                 while await self.drain_once() == self._batch:
                     pass
                 if time.monotonic() - measured >= PENDING_EVERY_SECONDS:
@@ -140,6 +174,10 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
         finally:
+            self._leading = False
+            if rings is not None:
+                with contextlib.suppress(Exception):
+                    await rings.unsubscribe()
             await conn.close()
 
     async def drain_once(self) -> int:

@@ -109,16 +109,20 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
         # never queues for a connection behind a burst of client requests.
         bus_engine = make_engine(settings.database_url, pool_size=settings.db_bus_pool_size, max_overflow=0)
         app.state.engine = engine
-        app.state.uow = lambda: defn.uow_class(engine, source=f"/services/{defn.name}")
         app.state.token_verifier = TokenVerifier(issuer=settings.auth_issuer, audience=settings.auth_audience,
                                                  jwks_url=settings.auth_jwks_url, jwks=settings.auth_jwks)
         nc = await connect(settings.nats_url, name=defn.name)
         app.state.nats = nc
         js = nc.jetstream()
         await ensure_streams(js, {*defn.publishes, *(s.stream for s in defn.subscriptions), DEAD_LETTER_STREAM})
+        # Every replica's commits ring the one relay that leads (see outbox.py).
+        relay = OutboxRelay(bus_engine, js, name=defn.name, nc=nc, poll_seconds=settings.outbox_poll_seconds,
+                            wake_subject=f"_studio.{settings.durable_prefix}{defn.name}.outbox")
+        source = f"/services/{defn.name}"
+        app.state.uow = lambda: defn.uow_class(engine, source=source, on_events=relay.ring)
 
         consumers = Consumers(service=settings.durable_prefix + defn.name,
-                              uow_factory=lambda: defn.uow_class(bus_engine, source=f"/services/{defn.name}"),
+                              uow_factory=lambda: defn.uow_class(bus_engine, source=source, on_events=relay.ring),
                               js=lambda: js,
                               max_deliver=settings.consumer_max_deliver,
                               ack_wait_seconds=settings.consumer_ack_wait_seconds,
@@ -129,7 +133,6 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
             tasks.append(asyncio.create_task(consumers.run(subscription),
                                              name=consumers.durable_name(subscription.stream)))
         if defn.run_relay:
-            relay = OutboxRelay(bus_engine, js, name=defn.name, poll_seconds=settings.outbox_poll_seconds)
             tasks.append(asyncio.create_task(relay.run(), name=f"{defn.name}-outbox-relay"))
         tasks.extend(asyncio.create_task(_keep_repeating(js, event, every, f"/services/{defn.name}"),
                                          name=f"{defn.name}-schedule-{event.type}")

@@ -1,7 +1,12 @@
 """The unit of work: one transaction per use case, and the only place that commits.
 
 Events a handler publishes are written to the outbox in the same transaction
-as the state they describe; the relay is woken by NOTIFY when it commits.
+as the state they describe; once it commits, the relay is rung (`on_events`)
+so it publishes them at once rather than at its next poll.
+
+No NOTIFY: PostgreSQL serializes every committing transaction that sent one
+(a lock over the whole cluster, held through the commit's flush to disk), which
+under load made commits queue one behind another.
 """
 
 from __future__ import annotations
@@ -9,37 +14,29 @@ from __future__ import annotations
 import contextlib
 import functools
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
 import sqlalchemy as sa
 from opentelemetry import propagate
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from studio_contracts import Event
 from studio_platform import inbox
 from studio_platform.db import Prepared
-from studio_platform.outbox import NOTIFY_CHANNEL
 
 # The rows go as one JSON array, so this is one statement whatever their number, compiled once (a
-# multi-row VALUES is compiled anew for every commit), and one round trip with the NOTIFY that wakes
-# the relay once they are committed and the unit's own notices. The ordinality keeps their order in `seq`.
-_WRITE_OUTBOX = Prepared(sa.text(f"""
-WITH written AS (
-    INSERT INTO outbox (id, organization_id, nats_subject, type, source, subject, time, data, traceparent)
-    SELECT r.id, r.organization_id, r.nats_subject, r.type, r.source, r.subject, r.time, r.data, r.traceparent
-    FROM jsonb_array_elements(:rows) WITH ORDINALITY AS e(event, n),
-         jsonb_populate_record(NULL::outbox, e.event) AS r
-    ORDER BY e.n
-    RETURNING seq)
-SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM (SELECT FROM written LIMIT 1) AS any_written
-UNION ALL
-SELECT pg_notify(n.channel, n.payload) FROM unnest(:channels, :payloads) AS n(channel, payload)
-""").bindparams(sa.bindparam("rows", type_=JSONB), sa.bindparam("channels", type_=ARRAY(sa.Text)),
-                sa.bindparam("payloads", type_=ARRAY(sa.Text))))
+# multi-row VALUES is compiled anew for every commit). The ordinality keeps their order in `seq`.
+_WRITE_OUTBOX = Prepared(sa.text("""
+INSERT INTO outbox (id, organization_id, nats_subject, type, source, subject, time, data, traceparent)
+SELECT r.id, r.organization_id, r.nats_subject, r.type, r.source, r.subject, r.time, r.data, r.traceparent
+FROM jsonb_array_elements(:rows) WITH ORDINALITY AS e(event, n),
+     jsonb_populate_record(NULL::outbox, e.event) AS r
+ORDER BY e.n
+""").bindparams(sa.bindparam("rows", type_=JSONB)))
 
 
 @functools.lru_cache(maxsize=16)
@@ -55,11 +52,12 @@ class UnitOfWork:
     themselves, and a session's bookkeeping around every statement cost more than the statement.
     """
 
-    def __init__(self, engine: AsyncEngine, *, source: str) -> None:
+    def __init__(self, engine: AsyncEngine, *, source: str, on_events: Callable[[], None] | None = None) -> None:
         self._engine = engine
         self.source = source
+        self._on_events = on_events  # the relay's bell, rung once a commit has written events
         self._events: list[dict] = []
-        self._notices: list[tuple[str, str]] = []
+        self._after: list[Callable[[], None]] = []
         self._reads_only = False
 
     def reading(self) -> Self:
@@ -73,7 +71,7 @@ class UnitOfWork:
 
     async def __aenter__(self) -> Self:
         self.db = await (_autocommit(self._engine) if self._reads_only else self._engine).connect()
-        self._events, self._notices = [], []
+        self._events, self._after = [], []
         self._open()
         return self
 
@@ -113,28 +111,31 @@ class UnitOfWork:
 
     @contextlib.asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        """A part of this unit that may fail on its own: if it raises, its writes and the events and notices
-        it queued are undone, and what came before it stays, to be committed with the rest."""
-        events, notices = len(self._events), len(self._notices)
+        """A part of this unit that may fail on its own: if it raises, its writes and the events and
+        after-commit calls it queued are undone, and what came before it stays, to be committed with the rest."""
+        events, after = len(self._events), len(self._after)
         try:
             async with self.db.begin_nested():
                 yield
         except BaseException:
-            del self._events[events:], self._notices[notices:]
+            del self._events[events:], self._after[after:]
             raise
 
-    def notify(self, channel: str, payload: str) -> None:
-        """A PostgreSQL NOTIFY sent with this unit's commit (and only if it commits)."""
-        self._notices.append((channel, payload))
+    def after_commit(self, call: Callable[[], None]) -> None:
+        """Call `call` once this unit has committed (and only if it commits), in the order queued."""
+        self._after.append(call)
 
     async def commit(self) -> None:
-        if self._events or self._notices:
-            await _WRITE_OUTBOX.execute(self.db, {"rows": self._events,
-                                                  "channels": [c for c, _ in self._notices],
-                                                  "payloads": [p for _, p in self._notices]})
-            self._events, self._notices = [], []
+        after = self._after
+        if self._events:
+            await _WRITE_OUTBOX.execute(self.db, {"rows": self._events})
+            if self._on_events is not None:
+                after = [*after, self._on_events]
+        self._events, self._after = [], []
         await self.db.commit()
+        for call in after:
+            call()
 
     async def rollback(self) -> None:
-        self._events, self._notices = [], []
+        self._events, self._after = [], []
         await self.db.rollback()

@@ -7,6 +7,7 @@ import textwrap
 import time
 import uuid
 
+import nats
 import sqlalchemy as sa
 from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
@@ -21,8 +22,8 @@ def class_type_created(org):
                             default_capacity=10, default_duration_minutes=50)
 
 
-async def commit_one_event(engine) -> str:
-    async with UnitOfWork(engine, source="/tests") as uow:
+async def commit_one_event(engine, on_events=None) -> str:
+    async with UnitOfWork(engine, source="/tests", on_events=on_events) as uow:
         event_id = uow.publish(class_type_created(uuid.uuid4()), subject="the-subject")
         await uow.commit()
     return str(event_id)
@@ -96,16 +97,30 @@ async def test_published_events_read_with_the_cloudevents_sdk(database, jetstrea
     assert event.get_extension("organizationid") == event.get_data()["organization_id"]
 
 
-async def test_relay_run_publishes_promptly_on_notify(database, jetstream):
+async def publishes_promptly(engine, rung) -> None:
+    started = time.monotonic()
+    event_id = await commit_one_event(engine, on_events=rung)
+    while await published_at(engine, event_id) is None:
+        assert time.monotonic() - started < 5, "the ring did not wake the relay"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_commit_rings_the_relay_of_its_own_replica_and_of_another(database, nats_url):
     _, engine = database
-    relay = OutboxRelay(engine, jetstream, name="notify-test", poll_seconds=30)  # polling alone would be slow
-    task = asyncio.create_task(relay.run())
+    connections = [await nats.connect(nats_url), await nats.connect(nats_url)]
+    subject = f"_studio.tests-{uuid.uuid4().hex[:8]}.outbox"
+    # Polling alone would be slow; the second replica's relay finds the first leading and waits.
+    leading, waiting = (OutboxRelay(engine, nc.jetstream(), name="ring-test", nc=nc, wake_subject=subject,
+                                    poll_seconds=30) for nc in connections)
+    tasks = [asyncio.create_task(leading.run())]
     try:
-        await asyncio.sleep(0.5)  # let it take the lead and LISTEN
-        started = time.monotonic()
-        event_id = await commit_one_event(engine)
-        while await published_at(engine, event_id) is None:
-            assert time.monotonic() - started < 5, "NOTIFY did not wake the relay"
-            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)  # let it take the lead and subscribe
+        tasks.append(asyncio.create_task(waiting.run()))
+        await publishes_promptly(engine, leading.ring)  # directly
+        await publishes_promptly(engine, waiting.ring)  # by a message on the leader's wake-up subject
     finally:
-        task.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for nc in connections:
+            await nc.close()

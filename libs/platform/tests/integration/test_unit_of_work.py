@@ -1,9 +1,9 @@
-"""The unit of work's commit statement (outbox rows and notices) and its reads without a transaction."""
+"""The unit of work's commit (outbox rows, then the calls queued for after it) and its reads without a transaction."""
 
 import asyncio
 import uuid
 
-import asyncpg
+import pytest
 import sqlalchemy as sa
 
 from studio_contracts.scheduling import ClassTypeCreated
@@ -11,56 +11,74 @@ from studio_platform.outbox import OUTBOX
 from studio_platform.uow import UnitOfWork
 
 
-async def test_notices_and_events_go_out_with_the_commit_only(database):
-    url, engine = database
-    heard: list[str] = []
-    listener = await asyncpg.connect(url)
-    await listener.add_listener("tests", lambda *args: heard.append(args[-1]))
+async def test_events_and_after_commit_calls_go_out_with_the_commit_only(database):
+    _, engine = database
+    called: list[str] = []
+    rings: list[int] = []
+
+    def unit():
+        return UnitOfWork(engine, source="/tests", on_events=lambda: rings.append(len(called)))
+
     org = uuid.uuid4()
     event = ClassTypeCreated(organization_id=org, class_type_id=uuid.uuid4(), name="Barre", colour="#abcdef",
                              default_capacity=8, default_duration_minutes=45)
-    try:
-        async with UnitOfWork(engine, source="/tests") as uow:
-            uow.notify("tests", "rolled back")
-            uow.publish(event)
-        async with UnitOfWork(engine, source="/tests") as uow:
-            uow.notify("tests", "first")
-            uow.notify("tests", "second")
-            ids = [uow.publish(event), uow.publish(event)]
+    async with unit() as uow:
+        uow.after_commit(lambda: called.append("rolled back"))
+        uow.publish(event)
+    assert called == [] and rings == []
+    async with unit() as uow:
+        uow.after_commit(lambda: called.append("first"))
+        uow.after_commit(lambda: called.append("second"))
+        ids = [uow.publish(event), uow.publish(event)]
+        assert called == []
+        await uow.commit()
+    assert called == ["first", "second"]
+    assert rings == [2]  # rung once for the commit's events, after the unit's own calls
+    async with unit() as uow:
+        uow.after_commit(lambda: called.append("alone"))  # no events: the call still comes, the relay's bell not
+        await uow.commit()
+    assert called == ["first", "second", "alone"] and rings == [2]
+    async with engine.connect() as conn:
+        written = (await conn.execute(sa.select(OUTBOX.c.id).where(OUTBOX.c.organization_id == org)
+                                      .order_by(OUTBOX.c.seq))).scalars().all()
+    assert written == ids
+
+
+async def test_a_failed_commit_calls_nothing(database):
+    _, engine = database
+    called: list[str] = []
+    async with UnitOfWork(engine, source="/tests", on_events=lambda: called.append("rung")) as uow:
+        uow.after_commit(lambda: called.append("after"))
+        uow.publish(ClassTypeCreated(organization_id=uuid.uuid4(), class_type_id=uuid.uuid4(), name="Barre",
+                                     colour="#abcdef", default_capacity=8, default_duration_minutes=45))
+        # checked only at the commit
+        await uow.db.execute(sa.text("CREATE TEMP TABLE doomed (n int UNIQUE DEFERRABLE INITIALLY DEFERRED)"))
+        await uow.db.execute(sa.text("INSERT INTO doomed VALUES (1), (1)"))
+        with pytest.raises(sa.exc.DBAPIError):
             await uow.commit()
-        async with UnitOfWork(engine, source="/tests") as uow:
-            uow.notify("tests", "alone")  # no events: the notice still goes
-            await uow.commit()
-        for _ in range(50):
-            if len(heard) == 3:
-                break
-            await asyncio.sleep(0.02)
-        assert heard == ["first", "second", "alone"]
-        async with engine.connect() as conn:
-            written = (await conn.execute(sa.select(OUTBOX.c.id).where(OUTBOX.c.organization_id == org)
-                                          .order_by(OUTBOX.c.seq))).scalars().all()
-        assert written == ids
-    finally:
-        await listener.close()
+    assert called == []
 
 
 async def test_a_savepoint_that_fails_takes_back_only_its_own_writes_and_events(database):
     _, engine = database
+    called: list[str] = []
     org = uuid.uuid4()
     event = ClassTypeCreated(organization_id=org, class_type_id=uuid.uuid4(), name="Barre", colour="#abcdef",
                              default_capacity=8, default_duration_minutes=45)
     async with UnitOfWork(engine, source="/tests") as uow:
         kept = uow.publish(event)
+        uow.after_commit(lambda: called.append("kept"))
         try:
             async with uow.savepoint():
                 uow.publish(event)
-                uow.notify("tests", "undone")
+                uow.after_commit(lambda: called.append("undone"))
                 await uow.db.execute(sa.text("SELECT 1 / 0"))  # fails inside the savepoint
         except sa.exc.DBAPIError:
             pass
         async with uow.savepoint():
             after = uow.publish(event)
         await uow.commit()  # the transaction lives on past the failed part
+    assert called == ["kept"]
     async with engine.connect() as conn:
         written = (await conn.execute(sa.select(OUTBOX.c.id).where(OUTBOX.c.organization_id == org)
                                       .order_by(OUTBOX.c.seq))).scalars().all()

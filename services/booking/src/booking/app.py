@@ -13,7 +13,6 @@ from booking.domain.policy import BookingPolicy
 from booking.unit_of_work import BookingUnitOfWork
 from studio_contracts import SYSTEM_ORGANIZATION
 from studio_contracts.booking import BookingTick
-from studio_platform.db import plain_url
 from studio_platform.service import ServiceDefinition, build_service_app
 
 
@@ -23,12 +22,13 @@ def create_app(settings: BookingSettings | None = None) -> FastAPI:
         late_cancel_policy=settings.late_cancel_policy, late_cancel_fee_minor=settings.late_cancel_fee_minor,
         currency=settings.currency, waitlist_limit=settings.waitlist_limit,
         promotion_cutoff_minutes=settings.promotion_cutoff_minutes)
-    uow_class = type("ConfiguredBookingUnitOfWork", (BookingUnitOfWork,), {
-        "default_policy": default_policy, "saga_timeout": timedelta(seconds=settings.saga_timeout_seconds)})
     outcomes = OutcomeWaiter()
+    uow_class = type("ConfiguredBookingUnitOfWork", (BookingUnitOfWork,), {
+        "default_policy": default_policy, "saga_timeout": timedelta(seconds=settings.saga_timeout_seconds),
+        "outcomes": outcomes})
 
     async def listen_for_outcomes(app: FastAPI) -> None:
-        await outcomes.listen(plain_url(settings.database_url))
+        await outcomes.listen(app.state.nats, f"_studio.{settings.durable_prefix}booking.outcomes")
 
     app = build_service_app(ServiceDefinition(
         name="booking",

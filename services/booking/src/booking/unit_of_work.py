@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from booking.adapters.outcomes import CHANNEL, payload
+from booking.adapters.outcomes import OutcomeWaiter
 from booking.adapters.repository import (
     BookingRepository,
     ClassRepository,
@@ -9,7 +9,7 @@ from booking.adapters.repository import (
     SuspensionRepository,
     WaitlistRepository,
 )
-from booking.domain.bookings import Booking
+from booking.domain.bookings import Booking, Outcome
 from booking.domain.policy import BookingPolicy
 from studio_platform.uow import UnitOfWork
 
@@ -18,6 +18,7 @@ class BookingUnitOfWork(UnitOfWork):
     # Set by the composition root from settings.
     default_policy: BookingPolicy
     saga_timeout: timedelta
+    outcomes: OutcomeWaiter
 
     def _open(self) -> None:
         self.classes = ClassRepository(self.db)
@@ -28,5 +29,6 @@ class BookingUnitOfWork(UnitOfWork):
         self.members = MemberRepository(self.db)
 
     def announce_outcome(self, booking: Booking) -> None:
-        """Wake whichever replica holds the client's request; delivered only if this unit commits."""
-        self.notify(CHANNEL, payload(booking))
+        """Wake whichever replica holds the client's request, once (and only if) this unit commits."""
+        outcome = Outcome.of(booking)  # as it stands now: the unit may change it again before committing
+        self.after_commit(lambda: self.outcomes.announce(booking.id, outcome))

@@ -87,7 +87,7 @@ async def test_a_deadline_that_cannot_be_applied_holds_back_no_other(studio, fak
 
     # Freeing a seat of the stuck class fails, as it would with its seat counts out of step.
     await ddl("""CREATE FUNCTION refuse_freeing() RETURNS trigger LANGUAGE plpgsql AS $$
-                  BEGIN IF NEW.pending < OLD.pending THEN RAISE EXCEPTION 'seat counts out of step'; END IF;
+                  BEGIN IF NEW.held < OLD.held THEN RAISE EXCEPTION 'seat counts out of step'; END IF;
                   RETURN NEW; END $$""")
     await ddl(f"""CREATE TRIGGER refuse_freeing BEFORE UPDATE ON class_copies FOR EACH ROW
                   WHEN (OLD.id = '{stuck_class["class_id"]}') EXECUTE FUNCTION refuse_freeing()""")

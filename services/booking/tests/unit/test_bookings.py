@@ -86,14 +86,14 @@ def test_references_avoid_look_alike_characters():
 
 
 def test_waitlist_only_for_full_classes_and_within_its_limit():
-    full = Seats(capacity=2, confirmed=2, pending=0, waitlisted=0, version=1)
+    full = Seats(capacity=2, held=2, confirmed=2, waitlisted=0, version=1)
     WaitlistEntry.join(of=bookable(), client_id=uuid.uuid4(), seats=full, policy=FORFEIT, now=NOW)
     with pytest.raises(Conflict, match="spots left"):
         WaitlistEntry.join(of=bookable(), client_id=uuid.uuid4(), policy=FORFEIT, now=NOW,
-                           seats=Seats(capacity=2, confirmed=1, pending=0, waitlisted=0, version=1))
+                           seats=Seats(capacity=2, held=1, confirmed=1, waitlisted=0, version=1))
     with pytest.raises(Conflict, match="waitlist is full"):
         WaitlistEntry.join(of=bookable(), client_id=uuid.uuid4(), policy=FORFEIT, now=NOW,
-                           seats=Seats(capacity=2, confirmed=2, pending=0, waitlisted=2, version=1))
+                           seats=Seats(capacity=2, held=2, confirmed=2, waitlisted=2, version=1))
 
 
 def test_promotion_stops_before_class():

@@ -45,5 +45,6 @@ def test_only_a_higher_version_replaces_the_copy():
 
 
 def test_pending_bookings_hold_seats():
-    assert Seats(capacity=10, confirmed=6, pending=3, waitlisted=0, version=1).left == 1
-    assert Seats(capacity=10, confirmed=8, pending=3, waitlisted=0, version=1).left == 0
+    assert Seats(capacity=10, held=9, confirmed=6, waitlisted=0, version=1).left == 1
+    assert Seats(capacity=10, held=11, confirmed=8, waitlisted=0, version=1).left == 0
+    assert Seats(capacity=10, held=9, confirmed=6, waitlisted=0, version=1).pending == 3

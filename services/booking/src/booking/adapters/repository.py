@@ -37,23 +37,28 @@ def _class(row: Row) -> BookableClass:
 
 
 def _seats(row: Row) -> Seats:
-    return Seats(capacity=row["capacity"], confirmed=row["confirmed"], pending=row["pending"],
+    return Seats(capacity=row["capacity"], held=row["held"], confirmed=row["confirmed"],
                  waitlisted=row["waitlisted"], version=row["seats_version"])
 
 
-_CLASS = sa.select(class_copies).where(matching(class_copies, "organization_id", "id"))
-_CLASS_LOCKED = _CLASS.with_for_update()
+# Beside every read of a class's seats: the class's row counts seats held, not which are confirmed.
+_CONFIRMED = (sa.select(sa.func.count()).select_from(bookings)
+              .where(bookings.c.organization_id == class_copies.c.organization_id,
+                     bookings.c.class_id == class_copies.c.id, bookings.c.status == "confirmed")
+              .scalar_subquery().label("confirmed"))
+_CLASS = sa.select(class_copies, _CONFIRMED).where(matching(class_copies, "organization_id", "id"))
+_CLASS_LOCKED = _CLASS.with_for_update(of=class_copies)
 
 
 @functools.cache
-def _seat_change(counts: tuple[str, ...], guarded: bool) -> sa.Update:
-    """Add `:d_<count>` to each of the class's `counts`; `guarded`: only while a seat is free."""
+def _seat_change(count: str, guarded: bool) -> sa.Update:
+    """Add `:d_<count>` to the class's `count` (held or waitlisted); `guarded`: only while a seat is free."""
     c = class_copies.c
     stmt = sa.update(class_copies).where(matching(class_copies, "organization_id", "id", prefix="c_"))
     if guarded:
-        stmt = stmt.where(c.status == "scheduled", c.confirmed + c.pending < c.capacity)
-    return stmt.values({**{name: c[name] + sa.bindparam(f"d_{name}") for name in counts},
-                        "seats_version": c.seats_version + 1}).returning(class_copies)
+        stmt = stmt.where(c.status == "scheduled", c.held < c.capacity)
+    return stmt.values({count: c[count] + sa.bindparam(f"d_{count}"),
+                        "seats_version": c.seats_version + 1}).returning(class_copies, _CONFIRMED)
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ _MINE = (sa.select(_mine).where(
     _mine.c.client_id == sa.bindparam("client_id", type_=_mine.c.client_id.type), _mine.c.status.in_(ACTIVE))
     .limit(1).lateral("mine"))
 _FIRST_LOOK = Prepared(
-    sa.select(class_copies, booking_policies.c.studio_id.label("policy_studio_id"),
+    sa.select(class_copies, _CONFIRMED, booking_policies.c.studio_id.label("policy_studio_id"),
               *(booking_policies.c[k].label(f"policy_{k}") for k in _POLICY_FIELDS),
               *(_MINE.c[k].label(f"mine_{k}") for k in _BOOKING_FIELDS))
     .select_from(class_copies
@@ -124,7 +129,7 @@ class ClassRepository:
         return None if row is None else _seats(row)
 
     async def count_waitlisted(self, organization_id: UUID, class_id: UUID, delta: int) -> Seats | None:
-        row = (await self._db.execute(_seat_change(("waitlisted",), False), {
+        row = (await self._db.execute(_seat_change("waitlisted", False), {
             **match("c_", organization_id=organization_id, id=class_id), "d_waitlisted": delta})).mappings().first()
         return None if row is None else _seats(row)
 
@@ -147,13 +152,12 @@ def _added_if(held: sa.CTE) -> sa.CTE:
         sa.exists(sa.select(held.c.id)))).cte("added")
 
 
-_HELD = _seat_change(("pending",), True).cte("held")
+_HELD = _seat_change("held", True).cte("held")
 _ADD_HOLDING_SEAT = Prepared(sa.select(_HELD).add_cte(_added_if(_HELD)))
 
 
-@functools.cache
-def _saved_with_seats(counts: tuple[str, ...]) -> Prepared:
-    return Prepared(_seat_change(counts, False).add_cte(_SAVE_BOOKING.cte("saved")))
+_SAVE_FREEING_SEAT = Prepared(_seat_change("held", False).add_cte(_SAVE_BOOKING.cte("saved")))
+_SAVE = Prepared(_SAVE_BOOKING)
 
 
 _booking = sa.select(bookings).where(matching(bookings, "organization_id", "id"))
@@ -170,7 +174,7 @@ _CLASH = (sa.select(bookings).where(matching(bookings, "organization_id", "clien
 # A client's request, under their lock: their clash read in the same statement as the seat (after the lock,
 # so it sees every booking of theirs), and the seat held and the booking written only if there is none.
 # Always one row: the class's seats (when held) beside the clash (when any).
-_HELD_UNLESS_CLASH = _seat_change(("pending",), True).where(~sa.exists(sa.select(_CLASH.c.id))).cte("held")
+_HELD_UNLESS_CLASH = _seat_change("held", True).where(~sa.exists(sa.select(_CLASH.c.id))).cte("held")
 _ADD_HOLDING_SEAT_UNLESS_CLASH = Prepared(
     sa.select(*_HELD_UNLESS_CLASH.c, *(_CLASH.c[k].label(f"clash_{k}") for k in _BOOKING_FIELDS))
     .select_from(sa.select(sa.literal(1).label("one")).subquery("one")
@@ -197,7 +201,7 @@ class BookingRepository:
         """Hold a seat of the booking's class and write the pending booking, in one statement; None, and
         nothing written, when the class is full (or not bookable)."""
         row = await _ADD_HOLDING_SEAT.first(self._db, {**self._params(booking),
-                                                       **_seat_params(booking, {"pending": 1})})
+                                                       **_seat_params(booking, {"held": 1})})
         return None if row is None else _seats(row)
 
     async def add_holding_seat_unless_clash(self, booking: Booking) -> tuple[Seats | None, Booking | None]:
@@ -205,7 +209,7 @@ class BookingRepository:
         overlapping it), else the seat held and the pending booking written, in one statement. (None, None):
         the class is full (or not bookable), and nothing was written."""
         row = await _ADD_HOLDING_SEAT_UNLESS_CLASH.first(self._db, {
-            **self._params(booking), **_seat_params(booking, {"pending": 1}),
+            **self._params(booking), **_seat_params(booking, {"held": 1}),
             **match(client_id=booking.client_id, class_id=booking.class_id),
             "starts_at": booking.class_starts_at, "ends_at": booking.class_ends_at})
         assert row is not None
@@ -213,12 +217,12 @@ class BookingRepository:
         return (None if row["id"] is None else _seats(row)), clash
 
     async def save(self, booking: Booking) -> None:
-        await self._db.execute(_SAVE_BOOKING, self._params(booking))
+        """Save a booking whose seat stays as it was (held or not): its class's row is left alone."""
+        await _SAVE.execute(self._db, self._params(booking))
 
-    async def save_and_count(self, booking: Booking, **deltas: int) -> tuple[BookableClass, Seats] | None:
-        """Save the booking and add `deltas` to its class's seat counts, in one statement; the class then."""
-        stmt = _saved_with_seats(tuple(sorted(deltas)))
-        row = await stmt.first(self._db, {**self._params(booking), **_seat_params(booking, deltas)})
+    async def save_freeing_seat(self, booking: Booking) -> tuple[BookableClass, Seats] | None:
+        """Save the booking, no longer holding its seat, and give the seat back, in one statement; the class then."""
+        row = await _SAVE_FREEING_SEAT.first(self._db, {**self._params(booking), **_seat_params(booking, {"held": -1})})
         return None if row is None else (_class(row), _seats(row))
 
     def _from(self, row: Row) -> Booking:

@@ -29,12 +29,11 @@ class_copies = sa.Table(
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     # Seats as booking counts them; changed only by conditional updates, so never past capacity.
-    sa.Column("confirmed", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("pending", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("held", sa.Integer, nullable=False, server_default="0"),  # seats of pending and confirmed bookings
     sa.Column("waitlisted", sa.Integer, nullable=False, server_default="0"),
     sa.Column("seats_version", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
-    sa.CheckConstraint("confirmed >= 0 AND pending >= 0 AND waitlisted >= 0", name="class_copies_seats_positive"),
+    sa.CheckConstraint("held >= 0 AND waitlisted >= 0", name="class_copies_seats_positive"),
     sa.Index("class_copies_org_start", "organization_id", "starts_at"),
 )
 

@@ -28,17 +28,21 @@ class BookableClass:
 
 @dataclass(frozen=True)
 class Seats:
-    """The class's seats as booking counts them (pending bookings hold a seat too)."""
+    """The class's seats as booking counts them: held by pending bookings as by confirmed ones."""
 
     capacity: int
+    held: int
     confirmed: int
-    pending: int
     waitlisted: int
     version: int
 
     @property
+    def pending(self) -> int:
+        return self.held - self.confirmed
+
+    @property
     def left(self) -> int:
-        return max(0, self.capacity - self.confirmed - self.pending)
+        return max(0, self.capacity - self.held)
 
 
 def registration_open(cls: BookableClass, now: datetime) -> bool:

@@ -41,11 +41,10 @@ async def _cancel_everyone(uow: BookingUnitOfWork, cls: BookableClass) -> None:
     moment = now()
     seats = None
     for booking in await uow.bookings.active_for_class(cls.organization_id, cls.id):
-        was = booking.status
         outcome = booking.cancel_with_class(moment)
         credit_command(uow, booking, outcome, reason="class cancelled")
         publish_booking_changes(uow, booking)
-        changed = await uow.bookings.save_and_count(booking, **{was: -1})
+        changed = await uow.bookings.save_freeing_seat(booking)
         seats = changed[1] if changed else seats
     for entry in await uow.waitlist.open_for_class(cls.organization_id, cls.id):
         await uow.waitlist.set_status(entry, "closed", "class-cancelled")

@@ -149,14 +149,13 @@ async def cancel(uow: BookingUnitOfWork, *, principal: Principal, booking_id: UU
         if waive_late_cancel and not principal.manages_studio(cls.studio_id):
             raise Forbidden("Only the studio's managers may waive the late-cancel policy.", code="not-studio-manager")
         policy = await uow.policies.for_studio(booking.organization_id, cls.studio_id)
-        was = booking.status
         outcome = booking.cancel(now=now(), by=principal.user_id, reason=reason, policy=policy,
                                  late_cancel_cutoff=cls.late_cancel_cutoff, waive_late_cancel=waive_late_cancel)
         credit_command(uow, booking, outcome, reason=reason or booking.status)
         fee = ({"fee_minor": policy.late_cancel_fee_minor, "fee_currency": policy.currency}
                if outcome == "kept-fee-due" else {})
         publish_booking_changes(uow, booking, **fee)
-        changed = await uow.bookings.save_and_count(booking, **{was: -1})
+        changed = await uow.bookings.save_freeing_seat(booking)
         publish_seats(uow, cls, changed[1] if changed else None)
         await promote_next(uow, cls)
         uow.announce_outcome(booking)

@@ -36,13 +36,14 @@ async def on_credit_reserved(event: billing.CreditReserved, meta: EventMeta, uow
         credit_command(uow, booking, "released", reason=f"booking {booking.status}")
         return
     booking.confirm(event.package_id, now())
-    changed = await uow.bookings.save_and_count(booking, pending=-1, confirmed=1)
+    # The seat was held since the request, so the class's row stays as it is (and unlocked): only a
+    # promotion's shorter waitlist is news to browsers.
+    await uow.bookings.save(booking)
     publish_booking_changes(uow, booking)
-    # The seat was counted as taken since the request: only a promotion's shorter waitlist is news to browsers.
-    if changed is not None and booking.waitlist_entry_id:
-        cls, _ = changed
+    if booking.waitlist_entry_id:
+        cls = await uow.classes.get(booking.organization_id, booking.class_id)
         entry = await uow.waitlist.get(booking.organization_id, booking.waitlist_entry_id, lock=True)
-        if entry is not None:
+        if cls is not None and entry is not None:
             await uow.waitlist.set_status(entry, "promoted")
             seats = await uow.classes.count_waitlisted(entry.organization_id, entry.class_id, -1)
             publish_waitlist(uow, events.WaitlistPromoted, entry, cls, booking_id=booking.id)
@@ -94,7 +95,7 @@ async def _give_up(uow: BookingUnitOfWork, booking: Booking, *, reason: str, cre
     cls = await uow.classes.get(booking.organization_id, booking.class_id, lock=True)
     if booking.waitlist_entry_id and cls is not None:
         after_seq = await _skip_waitlisted(uow, booking, cls, reason=reason, credit_refused=credit_refused)
-    changed = await uow.bookings.save_and_count(booking, pending=-1)
+    changed = await uow.bookings.save_freeing_seat(booking)
     if cls is not None:
         publish_seats(uow, cls, changed[1] if changed else None)
         await promote_next(uow, cls, after_seq=after_seq)
