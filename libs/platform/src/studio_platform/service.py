@@ -134,7 +134,7 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
                                              name=consumers.durable_name(subscription.stream)))
         if defn.run_relay:
             tasks.append(asyncio.create_task(relay.run(), name=f"{defn.name}-outbox-relay"))
-        tasks.extend(asyncio.create_task(_keep_repeating(js, event, every, f"/services/{defn.name}"),
+        tasks.extend(asyncio.create_task(_keep_repeating(js, event, every, source),
                                          name=f"{defn.name}-schedule-{event.type}")
                      for event, every in defn.repeating)
         tasks.extend(asyncio.create_task(job(app), name=f"{defn.name}-{getattr(job, '__name__', 'job')}")

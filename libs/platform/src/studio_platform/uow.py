@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from studio_contracts import Event
 from studio_platform import inbox
 from studio_platform.db import Prepared
+
+log = logging.getLogger(__name__)
 
 # The rows go as one JSON array, so this is one statement whatever their number, compiled once (a
 # multi-row VALUES is compiled anew for every commit). The ordinality keeps their order in `seq`.
@@ -134,7 +137,10 @@ class UnitOfWork:
         self._events, self._after = [], []
         await self.db.commit()
         for call in after:
-            call()
+            try:
+                call()
+            except Exception:  # the unit has committed: its caller must not hear otherwise
+                log.exception("a call after a commit failed; the commit stands")
 
     async def rollback(self) -> None:
         self._events, self._after = [], []

@@ -44,6 +44,25 @@ async def test_events_and_after_commit_calls_go_out_with_the_commit_only(databas
     assert written == ids
 
 
+async def test_a_call_after_the_commit_that_fails_does_not_undo_or_hide_it(database):
+    _, engine = database
+    called: list[str] = []
+
+    def failing() -> None:
+        raise RuntimeError("the relay is away")
+
+    async with UnitOfWork(engine, source="/tests", on_events=lambda: called.append("rung")) as uow:
+        uow.after_commit(failing)
+        uow.after_commit(lambda: called.append("after"))
+        event_id = uow.publish(ClassTypeCreated(organization_id=uuid.uuid4(), class_type_id=uuid.uuid4(),
+                                                name="Barre", colour="#abcdef", default_capacity=8,
+                                                default_duration_minutes=45))
+        await uow.commit()  # does not raise: what the unit wrote is committed
+    assert called == ["after", "rung"]
+    async with engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).where(OUTBOX.c.id == event_id)) == 1
+
+
 async def test_a_failed_commit_calls_nothing(database):
     _, engine = database
     called: list[str] = []

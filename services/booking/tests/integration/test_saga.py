@@ -40,6 +40,23 @@ async def test_only_changes_browsing_can_see_are_announced_as_availability(studi
     assert [(r.data["spots_left"], r.data["pending"] + r.data["confirmed"]) for r in rows] == [(2, 1)]
 
 
+async def test_a_cancelled_confirmation_is_announced_with_the_seats_split_right(studio, fake_billing):
+    lesson = await studio.add_class(capacity=3)
+    first, second = studio.client()[1], studio.client()[1]
+    booked = (await studio.book(lesson["class_id"], first)).json()
+    assert (await studio.book(lesson["class_id"], second)).status_code == 201
+    cancelled = await studio.http.post(f"/v1/bookings/{booked['id']}/cancel", headers=first, json={})
+    assert cancelled.status_code == 200, cancelled.text
+    async with studio.app.state.engine.connect() as db:
+        last = (await db.execute(sa.text(
+            "SELECT data FROM outbox WHERE type = 'booking.class.availability_changed.v1' AND subject = :class_id"
+            " ORDER BY seq DESC LIMIT 1"), {"class_id": str(lesson["class_id"])})).one()
+    # The cancelled booking no longer counts as confirmed in the statement that frees its seat.
+    assert (last.data["confirmed"], last.data["pending"], last.data["spots_left"]) == (1, 0, 2)
+    seats = await studio.availability(lesson["class_id"])
+    assert (seats["confirmed"], seats["pending"], seats["spots_left"]) == (1, 0, 2)
+
+
 async def test_a_full_class_is_answered_by_the_studios_own_policy(studio, fake_billing):
     policy = {"late_cancel_policy": "fee", "late_cancel_fee_minor": 500, "currency": "EUR", "waitlist_limit": 0,
               "promotion_cutoff_minutes": 60}

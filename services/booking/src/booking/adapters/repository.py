@@ -41,24 +41,30 @@ def _seats(row: Row) -> Seats:
                  waitlisted=row["waitlisted"], version=row["seats_version"])
 
 
-# Beside every read of a class's seats: the class's row counts seats held, not which are confirmed.
-_CONFIRMED = (sa.select(sa.func.count()).select_from(bookings)
-              .where(bookings.c.organization_id == class_copies.c.organization_id,
-                     bookings.c.class_id == class_copies.c.id, bookings.c.status == "confirmed")
-              .scalar_subquery().label("confirmed"))
-_CLASS = sa.select(class_copies, _CONFIRMED).where(matching(class_copies, "organization_id", "id"))
+def _confirmed(*, besides_saved: bool = False) -> sa.Label[int]:
+    """How many of the class's held seats are confirmed, beside every read of its seats (its row counts seats
+    held, not which are confirmed). `besides_saved`: not counting the booking the statement saves, as the
+    statement's own update is not what its count sees."""
+    where = [bookings.c.organization_id == class_copies.c.organization_id, bookings.c.class_id == class_copies.c.id,
+             bookings.c.status == "confirmed"]
+    if besides_saved:
+        where.append(bookings.c.id != sa.bindparam("w_id", type_=bookings.c.id.type))
+    return sa.select(sa.func.count()).select_from(bookings).where(*where).scalar_subquery().label("confirmed")
+
+
+_CLASS = sa.select(class_copies, _confirmed()).where(matching(class_copies, "organization_id", "id"))
 _CLASS_LOCKED = _CLASS.with_for_update(of=class_copies)
 
 
 @functools.cache
-def _seat_change(count: str, guarded: bool) -> sa.Update:
+def _seat_change(count: str, guarded: bool, *, besides_saved: bool = False) -> sa.Update:
     """Add `:d_<count>` to the class's `count` (held or waitlisted); `guarded`: only while a seat is free."""
     c = class_copies.c
     stmt = sa.update(class_copies).where(matching(class_copies, "organization_id", "id", prefix="c_"))
     if guarded:
         stmt = stmt.where(c.status == "scheduled", c.held < c.capacity)
-    return stmt.values({count: c[count] + sa.bindparam(f"d_{count}"),
-                        "seats_version": c.seats_version + 1}).returning(class_copies, _CONFIRMED)
+    return stmt.values({count: c[count] + sa.bindparam(f"d_{count}"), "seats_version": c.seats_version + 1}
+                       ).returning(class_copies, _confirmed(besides_saved=besides_saved))
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ _MINE = (sa.select(_mine).where(
     _mine.c.client_id == sa.bindparam("client_id", type_=_mine.c.client_id.type), _mine.c.status.in_(ACTIVE))
     .limit(1).lateral("mine"))
 _FIRST_LOOK = Prepared(
-    sa.select(class_copies, _CONFIRMED, booking_policies.c.studio_id.label("policy_studio_id"),
+    sa.select(class_copies, _confirmed(), booking_policies.c.studio_id.label("policy_studio_id"),
               *(booking_policies.c[k].label(f"policy_{k}") for k in _POLICY_FIELDS),
               *(_MINE.c[k].label(f"mine_{k}") for k in _BOOKING_FIELDS))
     .select_from(class_copies
@@ -156,7 +162,7 @@ _HELD = _seat_change("held", True).cte("held")
 _ADD_HOLDING_SEAT = Prepared(sa.select(_HELD).add_cte(_added_if(_HELD)))
 
 
-_SAVE_FREEING_SEAT = Prepared(_seat_change("held", False).add_cte(_SAVE_BOOKING.cte("saved")))
+_SAVE_FREEING_SEAT = Prepared(_seat_change("held", False, besides_saved=True).add_cte(_SAVE_BOOKING.cte("saved")))
 _SAVE = Prepared(_SAVE_BOOKING)
 
 
