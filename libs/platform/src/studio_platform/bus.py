@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -46,6 +47,18 @@ FAILED = Counter("events_failed_total", "Event handling failures", ["consumer", 
 DEAD = Counter("events_dead_lettered_total", "Events parked on the dead-letter stream", ["consumer"])
 
 Handler = Callable[[Any, EventMeta, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A handler that takes, at once, a run of its events that came together: `handle([(event, meta), ...], uow)`.
+
+    For a busy event whose handling can be one statement for many (a saga's answers, say): a consumer's batch
+    then costs that statement once rather than once per event. Runs keep stream order; a lone event, or one
+    handled on its own after its batch failed, comes as a run of one.
+    """
+
+    handle: Callable[[list[tuple[Any, EventMeta]], Any], Awaitable[None]]
 
 
 async def connect(url: str, *, name: str) -> nats.NATS:
@@ -103,7 +116,7 @@ class Subscription:
     """What one service handles from one stream: event class -> handler(event, meta, uow)."""
 
     stream: str
-    handlers: Mapping[type[Event], Handler] = field(default_factory=dict)
+    handlers: Mapping[type[Event], Handler | Batch] = field(default_factory=dict)
 
 
 def _backoff(delivered: int) -> float:
@@ -121,11 +134,21 @@ class _Delivery:
     msg: Msg
     meta: EventMeta
     event: Event
-    handler: Handler
+    handler: Handler | Batch
 
     @property
     def headers(self) -> Mapping[str, str]:
         return self.msg.headers or {}
+
+
+async def _handle(run: list[_Delivery], uow: UnitOfWork) -> None:
+    """Handle a run of deliveries with one handler: a `Batch` all at once, any other one by one."""
+    handler = run[0].handler
+    if isinstance(handler, Batch):
+        await handler.handle([(d.event, d.meta) for d in run], uow)
+    else:
+        for d in run:
+            await handler(d.event, d.meta, uow)
 
 
 class Consumers:
@@ -133,7 +156,8 @@ class Consumers:
 
     A loop pulls what is waiting (up to `batch_size` messages, without waiting
     for more) and handles it in one transaction: one inbox statement, the
-    handlers in stream order, one outbox write and one commit. If that fails,
+    handlers in stream order (a `Batch` handler takes its run of events at
+    once), one outbox write and one commit. If that fails,
     each message is handled on its own, so a bad one is retried or parked
     without holding back the rest. Batches of one consumer run one after
     another, so they never wait on each other's row locks.
@@ -223,7 +247,7 @@ class Consumers:
                 await asyncio.sleep(1.0)
         return None
 
-    async def _pull_and_handle(self, durable: str, by_type: Mapping[str, Handler],
+    async def _pull_and_handle(self, durable: str, by_type: Mapping[str, Handler | Batch],
                                pulls: JetStreamContext.PullSubscription) -> None:
         try:
             msgs = await self._pull(pulls)
@@ -255,7 +279,7 @@ class Consumers:
                 msgs += await asyncio.wait_for(pulls.fetch(batch=waiting, timeout=None), _REST_OF_BATCH_SECONDS)
         return msgs
 
-    async def _handle_batch(self, durable: str, by_type: Mapping[str, Handler], msgs: list[Msg]) -> None:
+    async def _handle_batch(self, durable: str, by_type: Mapping[str, Handler | Batch], msgs: list[Msg]) -> None:
         msgs = sorted(msgs, key=_stream_sequence)
         deliveries = [d for d in [await self._decode(durable, by_type, msg) for msg in msgs] if d is not None]
         if len(deliveries) > 1:
@@ -271,7 +295,7 @@ class Consumers:
         for d in deliveries:
             await self._handle_one(durable, d)
 
-    async def _decode(self, durable: str, by_type: Mapping[str, Handler], msg: Msg) -> _Delivery | None:
+    async def _decode(self, durable: str, by_type: Mapping[str, Handler | Batch], msg: Msg) -> _Delivery | None:
         """The message to handle, or None when it is settled here (not ours, or undecodable)."""
         headers = msg.headers or {}
         handler = by_type.get(headers.get("ce-type", "?"))
@@ -301,12 +325,15 @@ class Consumers:
                                           attributes={"messaging.batch.message_count": len(deliveries)}):
             async with self._uow_factory() as uow:
                 fresh = await uow.claim_inbox(durable, self._received(deliveries))
+                todo = []
                 for d in deliveries:
                     if d.event.inbox:
                         if d.meta.id not in fresh:
                             continue
                         fresh.discard(d.meta.id)  # a second copy in the same batch is a repeat
-                    await d.handler(d.event, d.meta, uow)
+                    todo.append(d)
+                for _, run in itertools.groupby(todo, key=lambda d: d.handler):
+                    await _handle(list(run), uow)
                 await uow.commit()
 
     async def _handle_one(self, durable: str, d: _Delivery) -> None:
@@ -316,7 +343,7 @@ class Consumers:
             with tracer.start_as_current_span(f"{durable} {ce_type}", kind=trace.SpanKind.CONSUMER):
                 async with self._uow_factory() as uow:
                     if not d.event.inbox or await uow.claim_inbox(durable, self._received([d])):
-                        await d.handler(d.event, d.meta, uow)
+                        await _handle([d], uow)
                     await uow.commit()
             HANDLED.labels(durable, ce_type).inc()
             await d.msg.ack()

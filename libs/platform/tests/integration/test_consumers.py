@@ -9,7 +9,7 @@ import nats
 import sqlalchemy as sa
 
 from studio_contracts.scheduling import ClassTypeCreated, ClassTypeUpdated
-from studio_platform.bus import Consumers, Subscription
+from studio_platform.bus import Batch, Consumers, Subscription
 from studio_platform.envelope import OutgoingEvent, encode_data
 from studio_platform.errors import Conflict
 from studio_platform.inbox import INBOX
@@ -117,6 +117,28 @@ async def test_waiting_events_are_handled_together_in_stream_order(database, jet
         assert [event_id for event_id, _ in ours] == [out.id for out in events]
         assert len({uow for _, uow in ours}) < len(events) / 2  # in one or two units of work, not ten
         assert await rows_of(engine, OUTBOX, org) == 10
+
+
+async def test_a_batch_handler_takes_each_run_of_its_events_at_once_in_stream_order(database, jetstream, nats_url):
+    _, engine = database
+    org = uuid.uuid4()
+    created = [outgoing(sample(ClassTypeCreated, org)) for _ in range(4)]
+    updated = outgoing(sample(ClassTypeUpdated, org))
+    events = [*created[:3], updated, created[3]]
+    calls: list[list[uuid.UUID]] = []
+
+    async def handle_run(run, uow):
+        calls.append([meta.id for _, meta in run])
+
+    async def handle_one(event, meta, uow):
+        calls.append([meta.id])
+
+    async with running_consumers(nats_url, engine, {ClassTypeCreated: Batch(handle_run),
+                                                    ClassTypeUpdated: handle_one}, waiting=events):
+        await eventually(lambda: asyncio.sleep(0, result=sum(map(len, calls)) == len(events)))
+    assert [event_id for call in calls for event_id in call] == [out.id for out in events]  # stream order
+    assert calls[0] == [out.id for out in created[:3]]  # waiting together, so pulled and handled together
+    assert [updated.id] in calls  # a run ends at another type's event, which goes to its own handler
 
 
 async def test_a_bad_event_in_a_batch_is_parked_and_the_rest_are_handled_once(database, jetstream, nats_url):

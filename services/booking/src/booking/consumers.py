@@ -3,7 +3,7 @@
 from booking.handlers import classes, saga
 from studio_contracts import billing, identity, scheduling
 from studio_contracts import booking as events
-from studio_platform.bus import Subscription
+from studio_platform.bus import Batch, Subscription
 
 SUBSCRIPTIONS = [
     Subscription(stream="SCHEDULING", handlers={
@@ -12,7 +12,7 @@ SUBSCRIPTIONS = [
         scheduling.ClassCancelled: classes.remember_class,
     }),
     Subscription(stream="BILLING", handlers={
-        billing.CreditReserved: saga.on_credit_reserved,
+        billing.CreditReserved: Batch(saga.on_credits_reserved),
         billing.CreditRejected: saga.on_credit_rejected,
     }),
     Subscription(stream="BOOKING", handlers={events.BookingTick: saga.on_tick}),

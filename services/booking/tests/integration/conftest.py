@@ -128,3 +128,13 @@ async def one_connection(service_app, minter, nats_url):
         studio = Studio(app, client, minter)
         async with billing_answering(studio.org, nats_url) as fake:
             yield studio, fake
+
+
+@pytest.fixture
+async def patient(service_app, minter, nats_url):
+    """A studio whose sagas wait a minute for billing and whose requests answer at once (202), and billing."""
+    async with service_app(create_app, BookingSettings, MIGRATIONS, saga_timeout_seconds=60,
+                           sync_wait_seconds=0.1) as (app, client):
+        studio = Studio(app, client, minter)
+        async with billing_answering(studio.org, nats_url) as fake:
+            yield studio, fake

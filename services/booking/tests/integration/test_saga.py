@@ -7,7 +7,8 @@ from datetime import timedelta
 import asyncpg
 import sqlalchemy as sa
 
-from studio_contracts import billing, scheduling
+from booking.handlers import saga
+from studio_contracts import EventMeta, billing, scheduling
 from studio_platform.testing import eventually
 
 
@@ -27,6 +28,41 @@ async def test_a_booking_is_confirmed_when_billing_reserves_a_credit(studio, fak
     assert (seats["confirmed"], seats["pending"], seats["spots_left"]) == (1, 0, 2)
     [command] = fake_billing.sent(billing.ReserveCredit)
     assert command["client_id"] == str(client_id) and command["class_id"] == str(lesson["class_id"])
+
+
+async def test_a_batch_of_answers_confirms_the_pending_releases_the_late_and_ignores_repeats(patient):
+    studio, fake_billing = patient
+    fake_billing.decide = lambda command: None  # the answers come below, as one batch
+    lesson = await studio.add_class(capacity=5)
+    first, second, late = [(await studio.book(lesson["class_id"], studio.client()[1])).json() for _ in range(3)]
+    assert first["status"] == second["status"] == late["status"] == "pending"
+    cancelled = await studio.http.post(f"/v1/bookings/{late['id']}/cancel", headers=studio.owner, json={})
+    assert cancelled.status_code == 200, cancelled.text
+
+    def answer(booking, package_id):
+        event = billing.CreditReserved(organization_id=studio.org, booking_id=booking["id"],
+                                       client_id=booking["client_id"], package_id=package_id, package_name="Pack")
+        return event, EventMeta(id=uuid.uuid4(), type=event.type, source="/tests", time="2026-11-28T00:00:00Z")
+
+    packages = [uuid.uuid4() for _ in range(3)]
+    async with studio.app.state.uow() as uow:
+        # `second` answered twice (billing answers every copy of a command), and `late` after its cancellation.
+        await saga.on_credits_reserved([answer(first, packages[0]), answer(second, packages[1]),
+                                        answer(late, packages[2]), answer(second, packages[1])], uow)
+        await uow.commit()
+
+    async def found(booking):
+        return (await studio.http.get(f"/v1/bookings/{booking['id']}", headers=studio.owner)).json()
+
+    assert [((b := await found(x))["status"], b["package_id"]) for x in (first, second, late)] == [
+        ("confirmed", str(packages[0])), ("confirmed", str(packages[1])), ("cancelled", None)]
+    async with studio.app.state.engine.connect() as db:
+        confirmations = (await db.execute(sa.text(
+            "SELECT subject FROM outbox WHERE type = 'booking.booking.confirmed.v1' AND organization_id = :org"),
+            {"org": studio.org})).scalars().all()
+    assert sorted(confirmations) == sorted([first["id"], second["id"]])  # one each, none for the repeat
+    await sent(fake_billing, billing.ReleaseCredit, 2)  # one at the cancellation, one for the credit that came late
+    assert [c["booking_id"] for c in fake_billing.sent(billing.ReleaseCredit)] == [late["id"]] * 2
 
 
 async def test_only_changes_browsing_can_see_are_announced_as_availability(studio, fake_billing):

@@ -1,4 +1,5 @@
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -24,9 +25,7 @@ def requested(**changes):
 
 
 def confirmed():
-    booking = requested()
-    booking.confirm(uuid.uuid4(), NOW)
-    return booking
+    return replace(requested(), status="confirmed", package_id=uuid.uuid4(), confirmed_at=NOW)
 
 
 def cancel(booking, at, policy=FORFEIT, **kwargs):

@@ -1,4 +1,8 @@
-"""A booking and its life: requested (holding a seat), then confirmed or refused, then maybe cancelled."""
+"""A booking and its life: requested (holding a seat), then confirmed or refused, then maybe cancelled.
+
+Its confirmation (status, package and time set, while still pending) is done by the database, for a whole
+batch of billing's answers in one conditional statement (`BookingRepository.confirm_pending`).
+"""
 
 from __future__ import annotations
 
@@ -62,10 +66,6 @@ class Booking:
     @property
     def pending(self) -> bool:
         return self.status == "pending"
-
-    def confirm(self, package_id: UUID, now: datetime) -> None:
-        self.status, self.package_id, self.confirmed_at = "confirmed", package_id, now
-        self.events.append("confirmed")
 
     def refuse(self, reason: str) -> None:
         """Billing said no (`rejected`), or no answer came in time (`failed`)."""

@@ -27,18 +27,31 @@ from studio_contracts import booking as events
 log = logging.getLogger(__name__)
 
 
-async def on_credit_reserved(event: billing.CreditReserved, meta: EventMeta, uow: BookingUnitOfWork) -> None:
-    booking = await uow.bookings.get(event.organization_id, event.booking_id, lock=True)
-    if booking is None or booking.status == "confirmed":
-        return
-    if not booking.pending:
-        # Too late: the booking failed or was cancelled meanwhile, so the credit goes back.
+async def on_credits_reserved(answers: list[tuple[billing.CreditReserved, EventMeta]], uow: BookingUnitOfWork) -> None:
+    """Billing's usual answers, a batch at a time: those to bookings still pending are confirmed in one statement.
+
+    The seats were held since the requests, so the classes' rows stay as they are (and unlocked): only a
+    promotion's shorter waitlist is news to browsers.
+    """
+    confirmed = await uow.bookings.confirm_pending(
+        [(a.organization_id, a.booking_id, a.package_id) for a, _ in answers], now())
+    for booking in confirmed:
+        await _confirmed(uow, booking)
+    done = {booking.id for booking in confirmed}
+    for answer, _ in answers:
+        if answer.booking_id not in done:
+            done.add(answer.booking_id)
+            await _reserved_too_late(uow, answer)
+
+
+async def _reserved_too_late(uow: BookingUnitOfWork, answer: billing.CreditReserved) -> None:
+    booking = await uow.bookings.get(answer.organization_id, answer.booking_id, lock=True)
+    if booking is not None and booking.status != "confirmed":
+        # The booking failed or was cancelled meanwhile, so the credit goes back.
         credit_command(uow, booking, "released", reason=f"booking {booking.status}")
-        return
-    booking.confirm(event.package_id, now())
-    # The seat was held since the request, so the class's row stays as it is (and unlocked): only a
-    # promotion's shorter waitlist is news to browsers.
-    await uow.bookings.save(booking)
+
+
+async def _confirmed(uow: BookingUnitOfWork, booking: Booking) -> None:
     publish_booking_changes(uow, booking)
     if booking.waitlist_entry_id:
         cls = await uow.classes.get(booking.organization_id, booking.class_id)
