@@ -2,11 +2,12 @@
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import sqlalchemy as sa
 
+from booking.domain.bookings import Booking
 from booking.handlers import saga
 from studio_contracts import EventMeta, billing, scheduling
 from studio_platform.testing import eventually
@@ -169,6 +170,38 @@ async def test_retries_with_one_key_make_one_booking_and_a_second_key_is_refused
     other_key = await studio.book(lesson["class_id"], client, **{"Idempotency-Key": "tap-2"})
     assert other_key.status_code == 409 and other_key.json()["code"] == "already-booked"
     assert len(fake_billing.sent(billing.ReserveCredit)) == 1
+
+
+async def test_a_key_is_one_booking_whenever_its_retries_come(studio, fake_billing):
+    lesson, elsewhere = await studio.add_class(), await studio.add_class(starts_in=timedelta(days=3))
+    _, client = studio.client()
+    # Together: each finds no booking in its first look, and all but one find the first in the seat's statement.
+    together = await asyncio.gather(*(studio.book(lesson["class_id"], client, **{"Idempotency-Key": "tap"})
+                                      for _ in range(4)))
+    assert {r.status_code for r in together} <= {200, 201, 202} and len({r.json()["id"] for r in together}) == 1
+    reused = await studio.book(elsewhere["class_id"], client, **{"Idempotency-Key": "tap"})
+    assert reused.status_code == 409 and reused.json()["code"] == "idempotency-key-reused"
+    cancelled = await studio.http.post(f"/v1/bookings/{together[0].json()['id']}/cancel", headers=client, json={})
+    assert cancelled.status_code == 200, cancelled.text
+    # A retry after the cancellation is still that booking, not a new one: the key names one attempt.
+    again = await studio.book(lesson["class_id"], client, **{"Idempotency-Key": "tap"})
+    assert (again.json()["id"], again.json()["status"]) == (together[0].json()["id"], "cancelled")
+    assert len(fake_billing.sent(billing.ReserveCredit)) == 1
+
+
+async def test_a_key_reused_while_its_first_booking_commits_is_found_in_the_seats_statement(studio, fake_billing):
+    lesson, elsewhere = await studio.add_class(), await studio.add_class(starts_in=timedelta(days=3), capacity=2)
+    client_id, client = studio.client()
+    first = (await studio.book(lesson["class_id"], client, **{"Idempotency-Key": "tap"})).json()
+    async with studio.app.state.uow() as uow:
+        # As a request for another class with the same key does once its first look (before the first booking
+        # committed) found nothing: the statement finds the first, rather than failing on the key's unique index.
+        cls = await uow.classes.get(studio.org, elsewhere["class_id"])
+        retry = Booking.request(of=cls, client_id=client_id, now=datetime.now(UTC), timeout=timedelta(seconds=30),
+                                idempotency_key="tap")
+        seats, clash = await uow.bookings.add_holding_seat_unless_clash(retry)
+    assert seats is None and clash is not None and clash.id == uuid.UUID(first["id"])
+    assert (await studio.availability(elsewhere["class_id"]))["spots_left"] == 2  # no seat held
 
 
 async def test_overlapping_bookings_are_refused(studio, fake_billing):

@@ -10,6 +10,7 @@ studio_platform.db); rows are read by name, `row["name"]`, whichever way they ca
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -74,23 +75,35 @@ class FirstLook:
     seats: Seats
     policy: BookingPolicy  # the studio's, or the default
     booked: Booking | None  # the client's active booking of this class, if any
+    earlier: Booking | None  # the client's booking made with the same Idempotency-Key, if any (of any class)
 
 
-_mine = bookings.alias("mine")
-_MINE = (sa.select(_mine).where(
-    _mine.c.organization_id == class_copies.c.organization_id, _mine.c.class_id == class_copies.c.id,
-    _mine.c.client_id == sa.bindparam("client_id", type_=_mine.c.client_id.type), _mine.c.status.in_(ACTIVE))
-    .limit(1).lateral("mine"))
+def _clients(alias: str, *where: Callable[[sa.Alias], sa.ColumnElement[bool]]) -> sa.Lateral:
+    """The client's one booking (of the class's organization) that matches `where`, beside the class's row."""
+    mine = bookings.alias(alias)
+    return (sa.select(mine).where(mine.c.organization_id == class_copies.c.organization_id,
+                                  mine.c.client_id == sa.bindparam("client_id", type_=mine.c.client_id.type),
+                                  *(w(mine) for w in where)).limit(1).lateral(alias))
+
+
+_MINE = _clients("mine", lambda b: b.c.class_id == class_copies.c.id, lambda b: b.c.status.in_(ACTIVE))
+_EARLIER = _clients("earlier", lambda b: b.c.idempotency_key == sa.bindparam("key", type_=sa.Text))
 _FIRST_LOOK = Prepared(
     sa.select(class_copies, _confirmed(), booking_policies.c.studio_id.label("policy_studio_id"),
               *(booking_policies.c[k].label(f"policy_{k}") for k in _POLICY_FIELDS),
-              *(_MINE.c[k].label(f"mine_{k}") for k in _BOOKING_FIELDS))
+              *(_MINE.c[k].label(f"mine_{k}") for k in _BOOKING_FIELDS),
+              *(_EARLIER.c[k].label(f"earlier_{k}") for k in _BOOKING_FIELDS))
     .select_from(class_copies
                  .outerjoin(booking_policies, sa.and_(
                      booking_policies.c.organization_id == class_copies.c.organization_id,
                      booking_policies.c.studio_id == class_copies.c.studio_id))
-                 .outerjoin(_MINE, sa.true()))
+                 .outerjoin(_MINE, sa.true()).outerjoin(_EARLIER, sa.true()))
     .where(matching(class_copies, "organization_id", "id", prefix="c_")))
+
+
+def _booking_in(row: Row, prefix: str) -> Booking | None:
+    """The booking whose columns `row` carries under `prefix`, if any."""
+    return None if row[f"{prefix}id"] is None else Booking(**{k: row[f"{prefix}{k}"] for k in _BOOKING_FIELDS})
 
 
 class ClassRepository:
@@ -120,16 +133,16 @@ class ClassRepository:
         return None if row is None else (_class(row), _seats(row))
 
     async def first_look(self, organization_id: UUID, class_id: UUID, client_id: UUID,
-                         default_policy: BookingPolicy) -> FirstLook | None:
-        """What a booking attempt needs before any lock, in one statement: enough to refuse a full class."""
+                         default_policy: BookingPolicy, idempotency_key: str | None) -> FirstLook | None:
+        """What a booking attempt needs before any lock, in one statement: enough to refuse a full class, or to
+        answer a retry with the booking it made."""
         row = await _FIRST_LOOK.first(self._db, {**match("c_", organization_id=organization_id, id=class_id),
-                                                 "client_id": client_id})
+                                                 "client_id": client_id, "key": idempotency_key})
         if row is None:
             return None
         policy = (default_policy if row["policy_studio_id"] is None
                   else BookingPolicy(**{k: row[f"policy_{k}"] for k in _POLICY_FIELDS}))
-        mine = None if row["mine_id"] is None else Booking(**{k: row[f"mine_{k}"] for k in _BOOKING_FIELDS})
-        return FirstLook(_class(row), _seats(row), policy, mine)
+        return FirstLook(_class(row), _seats(row), policy, _booking_in(row, "mine_"), _booking_in(row, "earlier_"))
 
     async def seats(self, organization_id: UUID, class_id: UUID) -> Seats | None:
         row = await self._row(organization_id, class_id)
@@ -179,15 +192,17 @@ _CONFIRM_PENDING = Prepared(
 
 _booking = sa.select(bookings).where(matching(bookings, "organization_id", "id"))
 _BOOKING, _BOOKING_LOCKED = Prepared(_booking), Prepared(_booking.with_for_update())
-_BY_KEY = Prepared(sa.select(bookings).where(matching(bookings, "organization_id", "client_id", "idempotency_key")))
 _ACTIVE = Prepared(sa.select(bookings).where(matching(bookings, "organization_id", "class_id", "client_id"),
                                              _b.status.in_(ACTIVE)))
 _OVERLAPPING = sa.and_(_b.class_starts_at < sa.bindparam("ends_at", type_=_b.class_starts_at.type),
                        _b.class_ends_at > sa.bindparam("starts_at", type_=_b.class_ends_at.type))
-# The client's active booking of the class, else one overlapping its time.
-_CLASH = (sa.select(bookings).where(matching(bookings, "organization_id", "client_id"), _b.status.in_(ACTIVE),
-                                    sa.or_(_b.class_id == sa.bindparam("w_class_id"), _OVERLAPPING))
-          .order_by((_b.class_id == sa.bindparam("w_class_id")).desc()).limit(1).cte("clash"))
+# The client's booking made with the same Idempotency-Key (of any status), else their active booking of the
+# class, else one overlapping its time.
+_SAME_KEY = _b.idempotency_key == sa.bindparam("v_idempotency_key", type_=sa.Text)
+_CLASH = (sa.select(bookings).where(matching(bookings, "organization_id", "client_id"), sa.or_(
+    _SAME_KEY, sa.and_(_b.status.in_(ACTIVE), sa.or_(_b.class_id == sa.bindparam("w_class_id"), _OVERLAPPING))))
+    .order_by(sa.func.coalesce(_SAME_KEY, False).desc(), (_b.class_id == sa.bindparam("w_class_id")).desc())
+    .limit(1).cte("clash"))
 # A client's request, under their lock: their clash read in the same statement as the seat (after the lock,
 # so it sees every booking of theirs), and the seat held and the booking written only if there is none.
 # Always one row: the class's seats (when held) beside the clash (when any).
@@ -222,16 +237,16 @@ class BookingRepository:
         return None if row is None else _seats(row)
 
     async def add_holding_seat_unless_clash(self, booking: Booking) -> tuple[Seats | None, Booking | None]:
-        """For a client whose lock is held: their booking that clashes with this one (of the same class, or
-        overlapping it), else the seat held and the pending booking written, in one statement. (None, None):
-        the class is full (or not bookable), and nothing was written."""
+        """For a client whose lock is held: their booking that clashes with this one (made with the same
+        Idempotency-Key, or active and of the same class or overlapping it), else the seat held and the pending
+        booking written, in one statement. (None, None): the class is full (or not bookable), and nothing was
+        written."""
         row = await _ADD_HOLDING_SEAT_UNLESS_CLASH.first(self._db, {
             **self._params(booking), **_seat_params(booking, {"held": 1}),
             **match(client_id=booking.client_id, class_id=booking.class_id),
             "starts_at": booking.class_starts_at, "ends_at": booking.class_ends_at})
         assert row is not None
-        clash = None if row["clash_id"] is None else Booking(**{k: row[f"clash_{k}"] for k in _BOOKING_FIELDS})
-        return (None if row["id"] is None else _seats(row)), clash
+        return (None if row["id"] is None else _seats(row)), _booking_in(row, "clash_")
 
     async def save(self, booking: Booking) -> None:
         """Save a booking whose seat stays as it was (held or not): its class's row is left alone."""
@@ -264,10 +279,6 @@ class BookingRepository:
     async def get(self, organization_id: UUID, booking_id: UUID, *, lock: bool = False) -> Booking | None:
         return await self._one(_BOOKING_LOCKED if lock else _BOOKING,
                                **match(organization_id=organization_id, id=booking_id))
-
-    async def by_idempotency_key(self, organization_id: UUID, client_id: UUID, key: str) -> Booking | None:
-        return await self._one(_BY_KEY, **match(organization_id=organization_id, client_id=client_id,
-                                                idempotency_key=key))
 
     async def overdue(self, now: datetime, *, limit: int) -> list[tuple[UUID, UUID]]:
         """(organization, booking) of pending bookings, in every organization, whose saga is past its deadline."""

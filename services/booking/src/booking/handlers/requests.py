@@ -58,31 +58,27 @@ async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID,
     # full and are answered from this read. Inside the transaction the conditional update is the
     # authority on seats.
     async with uow.reading():
-        look = await uow.classes.first_look(org, class_id, client_id, uow.default_policy)
+        look = await uow.classes.first_look(org, class_id, client_id, uow.default_policy, idempotency_key)
     if look is None:
         raise no_such_class()
+    if look.earlier is not None:
+        return _retried(look.earlier, class_id), None
     cls = look.cls
-    if not idempotency_key:
-        _refuse_unless_open(look, moment)
+    _refuse_unless_open(look, moment)
     async with uow:
         until = await uow.suspensions.until(org, client_id, moment, lock_client=True)
-        if idempotency_key:
-            earlier = await uow.bookings.by_idempotency_key(org, client_id, idempotency_key)
-            if earlier is not None:
-                if earlier.class_id != class_id:
-                    raise Conflict("That Idempotency-Key was used for another class.", code="idempotency-key-reused")
-                return earlier, None
-            _refuse_unless_open(look, moment)
-        if until is not None:
-            raise Forbidden(f"Booking is suspended until {until.isoformat()}.", code="client-suspended",
-                            suspended_until=until.isoformat())
         booking = Booking.request(of=cls, client_id=client_id, now=moment, timeout=uow.saga_timeout,
                                   idempotency_key=idempotency_key)
         # The seat last (the class's row is everyone's, so its lock is held for as short a time as can be),
         # in the statement that looks for the client's clashing booking.
         seats, clash = await uow.bookings.add_holding_seat_unless_clash(booking)
         if clash is not None:
+            if idempotency_key is not None and clash.idempotency_key == idempotency_key:
+                return _retried(clash, class_id), None  # a retry that came while its first attempt committed
             raise _clashing(cls, clash)
+        if until is not None:  # after the retries: one of a booking made before the suspension still finds it
+            raise Forbidden(f"Booking is suspended until {until.isoformat()}.", code="client-suspended",
+                            suspended_until=until.isoformat())
         if seats is None:
             raise await _class_full_now(uow, cls)
         await _leave_waitlist_on_booking(uow, cls, client_id, seats)
@@ -92,6 +88,13 @@ async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID,
         answered = waiter.expect(booking.id) if waiter else None
         await uow.commit()
     return booking, answered
+
+
+def _retried(earlier: Booking, class_id: UUID) -> Booking:
+    """A retry is answered with the booking its key made, which must be of the same class."""
+    if earlier.class_id != class_id:
+        raise Conflict("That Idempotency-Key was used for another class.", code="idempotency-key-reused")
+    return earlier
 
 
 def _refuse_unless_open(look: FirstLook, moment: datetime) -> None:
