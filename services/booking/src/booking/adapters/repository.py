@@ -178,6 +178,7 @@ _ADD_HOLDING_SEAT = Prepared(sa.select(_HELD).add_cte(_added_if(_HELD)))
 
 _SAVE_FREEING_SEAT = Prepared(_seat_change("held", False, besides_saved=True).add_cte(_SAVE_BOOKING.cte("saved")))
 _SAVE = Prepared(_SAVE_BOOKING)
+
 # Bookings' confirmations, done by the database on those still pending: one statement for a whole batch of
 # billing's answers, with no read under lock before it. (A booking answered twice in the batch is updated once.)
 _answers = sa.func.unnest(sa.bindparam("organizations", type_=ARRAY(PG_UUID(as_uuid=True))),
@@ -189,6 +190,7 @@ _CONFIRM_PENDING = Prepared(
                               _b.status == "pending")
     .values(status="confirmed", package_id=_answers.c.package_id, confirmed_at=_BOOKING_VALUES["confirmed_at"])
     .returning(bookings))
+
 
 _booking = sa.select(bookings).where(matching(bookings, "organization_id", "id"))
 _BOOKING, _BOOKING_LOCKED = Prepared(_booking), Prepared(_booking.with_for_update())
