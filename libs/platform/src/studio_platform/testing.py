@@ -1,15 +1,16 @@
-"""Helpers for tests of any service: tokens, throwaway databases, waiting for effects."""
+"""Helpers for tests of any service: tokens, throwaway databases, waiting for effects, stopping replicas."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
+from nats.aio.client import Client as NATS
 
 from studio_platform.auth import access_claims, sign
 from studio_platform.db import plain_url
@@ -79,3 +80,13 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0
             last = exc
         await asyncio.sleep(interval)
     raise AssertionError(f"not true within {timeout}s: {last}")
+
+
+async def stop_replicas(tasks: Iterable[asyncio.Task[None]], connections: Iterable[NATS]) -> None:
+    """End what a test ran as replicas: cancel their loops, wait for them to finish, close their NATS connections."""
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for nc in connections:
+        await nc.close()

@@ -14,6 +14,7 @@ from cloudevents.core.formats.json import JSONFormat
 
 from studio_contracts.scheduling import ClassTypeCreated
 from studio_platform.outbox import OUTBOX, OutboxRelay
+from studio_platform.testing import stop_replicas
 from studio_platform.uow import UnitOfWork
 
 
@@ -119,8 +120,4 @@ async def test_a_commit_rings_the_relay_of_its_own_replica_and_of_another(databa
         await publishes_promptly(engine, leading.ring)  # directly
         await publishes_promptly(engine, waiting.ring)  # by a message on the leader's wake-up subject
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for nc in connections:
-            await nc.close()
+        await stop_replicas(tasks, connections)

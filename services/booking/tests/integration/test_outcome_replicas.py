@@ -6,6 +6,7 @@ import nats
 
 from booking.adapters.outcomes import OutcomeWaiter
 from booking.domain.bookings import Outcome
+from studio_platform.testing import stop_replicas
 
 from ..unit.test_bookings import confirmed
 
@@ -24,8 +25,4 @@ async def test_an_outcome_committed_in_one_replica_answers_the_request_held_by_a
         outcome = await holding.wait(booking.id, answered, timeout=2)
         assert outcome is not None and outcome.fields == Outcome.of(booking).fields
     finally:
-        for task in listening:
-            task.cancel()
-        await asyncio.gather(*listening, return_exceptions=True)
-        for nc in connections:
-            await nc.close()
+        await stop_replicas(listening, connections)
