@@ -73,6 +73,24 @@ async def test_relay_killed_between_publish_and_mark_publishes_exactly_once(data
     assert await restarted.drain_once() == 0
 
 
+async def test_the_mark_commits_without_waiting_for_the_disk_and_other_commits_still_wait(database, jetstream):
+    _, engine = database
+    await commit_one_event(engine)
+    relay = OutboxRelay(engine, jetstream, name="flush-test")
+    seen = []
+    mark = relay.mark_published
+
+    async def noting_the_setting(db, seqs):
+        seen.append(await db.scalar(sa.text("SELECT current_setting('synchronous_commit')")))
+        await mark(db, seqs)
+
+    relay.mark_published = noting_the_setting
+    assert await relay.drain_once() == 1
+    assert seen == ["off"]
+    async with engine.connect() as conn:  # the setting was the drain's transaction's alone
+        assert await conn.scalar(sa.text("SELECT current_setting('synchronous_commit')")) == "on"
+
+
 async def test_rolled_back_events_are_never_published(database):
     _, engine = database
     async with UnitOfWork(engine, source="/tests") as uow:
