@@ -2,7 +2,7 @@
 
 from scheduling import handlers
 from studio_contracts import booking, identity
-from studio_platform.bus import Subscription
+from studio_platform.bus import Batch, Subscription
 
 SUBSCRIPTIONS = [
     Subscription(
@@ -13,5 +13,5 @@ SUBSCRIPTIONS = [
             identity.MemberJoined: handlers.remember_member,
         },
     ),
-    Subscription(stream="BOOKING", handlers={booking.ClassAvailabilityChanged: handlers.record_seats}),
+    Subscription(stream="BOOKING", handlers={booking.ClassAvailabilityChanged: Batch(handlers.record_seats)}),
 ]

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from scheduling.domain.browse import BrowseQuery
 from scheduling.domain.directory import Member, Studio
-from scheduling.domain.model import ClassSession, ClassType
+from scheduling.domain.model import ClassSession, ClassType, SeatCount
 from scheduling.unit_of_work import SchedulingUnitOfWork
 from studio_contracts import booking, identity
 from studio_contracts import scheduling as events
@@ -208,10 +208,18 @@ async def browse_classes(uow: SchedulingUnitOfWork, *, principal: Principal, max
 
 # --- what other services tell us ---------------------------------------------------------------
 
-async def record_seats(event: booking.ClassAvailabilityChanged, meta: EventMeta, uow: SchedulingUnitOfWork) -> None:
-    """Booking owns the seats; the timetable shows its count."""
-    await uow.classes.record_seats(event.organization_id, event.class_id, booked=event.confirmed + event.pending,
-                                   waitlisted=event.waitlisted, seats_version=event.seats_version)
+async def record_seats(changes: list[tuple[booking.ClassAvailabilityChanged, EventMeta]],
+                       uow: SchedulingUnitOfWork) -> None:
+    """Booking owns the seats; the timetable shows its count. A batch of changes is one statement, with only the
+    newest of each class's (a busy class changes many times in one batch)."""
+    newest: dict[tuple[UUID, UUID], booking.ClassAvailabilityChanged] = {}
+    for event, _ in changes:
+        seen = newest.get((event.organization_id, event.class_id))
+        if seen is None or seen.seats_version < event.seats_version:
+            newest[(event.organization_id, event.class_id)] = event
+    await uow.classes.record_seats([SeatCount(organization_id=e.organization_id, class_id=e.class_id,
+                                              booked=e.confirmed + e.pending, waitlisted=e.waitlisted,
+                                              seats_version=e.seats_version) for e in newest.values()])
 
 
 async def remember_studio(event: identity.StudioSnapshot, meta: EventMeta, uow: SchedulingUnitOfWork) -> None:

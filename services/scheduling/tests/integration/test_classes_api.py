@@ -188,9 +188,15 @@ async def test_browse_shows_bookings_seat_counts_newest_first_wins(scheduling, t
             organization_id=tenant["org"], class_id=lesson["id"], studio_id=tenant["studio"], capacity=12,
             confirmed=confirmed, pending=1, spots_left=11 - confirmed, waitlisted=0, seats_version=version)
 
-    for event in (report(5, 2), report(3, 1)):  # the older report arrives last
+    async def record(*events):
         async with app.state.uow() as uow:
-            await handlers.record_seats(event, None, uow)
+            await handlers.record_seats([(event, None) for event in events], uow)
             await uow.commit()
-    seen = (await client.get(f"/v1/classes/{lesson['id']}", headers=tenant["client"])).json()["availability"]
+        return (await client.get(f"/v1/classes/{lesson['id']}", headers=tenant["client"])).json()["availability"]
+
+    for event in (report(5, 2), report(3, 1)):  # the older report arrives last
+        seen = await record(event)
     assert seen == {"capacity": 12, "booked": 6, "spots_left": 6, "is_full": False, "waitlisted": 0}
+    # In one batch, the newest of a class's counts wins wherever it stands; an older one changes nothing.
+    assert (await record(report(7, 4), report(9, 5), report(8, 3)))["booked"] == 10
+    assert (await record(report(1, 5), report(2, 4)))["booked"] == 10

@@ -7,15 +7,16 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scheduling.adapters.tables import class_sessions, class_types, members, studios
 from scheduling.domain.browse import BrowseQuery
 from scheduling.domain.directory import Member, Studio
-from scheduling.domain.model import ClassSession, ClassType
-from studio_platform.db import Prepared, match, matching
+from scheduling.domain.model import ClassSession, ClassType, SeatCount
+from studio_platform.db import Prepared
 from studio_platform.errors import Conflict
 
 _SESSION_COLUMNS = [c.name for c in class_sessions.c if c.name not in ("created_at", "updated_at", "seats_version")]
@@ -130,20 +131,23 @@ class ClassSessionRepository:
         stmt = stmt.order_by(c.starts_at, c.id).limit(query.limit)
         return [_session_from_row(r) for r in await self._db.execute(stmt)]
 
-    async def record_seats(self, organization_id: UUID, class_id: UUID, *, booked: int, waitlisted: int,
-                           seats_version: int) -> None:
-        """Booking's latest count, unless a newer one already arrived."""
-        await _RECORD_SEATS.execute(self._db, {**match(organization_id=organization_id, id=class_id),
-                                               "n_booked": booked, "n_waitlisted": waitlisted,
-                                               "n_seats_version": seats_version})
+    async def record_seats(self, counts: list[SeatCount]) -> None:
+        """Booking's latest counts, in one statement; a class that already has a newer one keeps it."""
+        await _RECORD_SEATS.execute(self._db, {name: [getattr(c, name) for c in counts] for name in _SEAT_COUNT})
 
 
-# Every change of seats in booking comes here: run on asyncpg itself (see studio_platform.db).
+# Every change of seats in booking comes here, a consumer's batch at a time: run on asyncpg itself (see
+# studio_platform.db), one row per class (the same class twice would be updated once, by either row).
+_SEAT_COUNT = {"organization_id": PG_UUID(as_uuid=True), "class_id": PG_UUID(as_uuid=True), "booked": sa.Integer,
+               "waitlisted": sa.Integer, "seats_version": sa.BigInteger}
+_counts = sa.func.unnest(*(sa.bindparam(name, type_=ARRAY(kind)) for name, kind in _SEAT_COUNT.items())
+                         ).table_valued(*_SEAT_COUNT).render_derived(name="count")
 _RECORD_SEATS = Prepared(sa.update(class_sessions)
-                         .where(matching(class_sessions, "organization_id", "id"),
-                                class_sessions.c.seats_version < sa.bindparam("n_seats_version"))
-                         .values(booked=sa.bindparam("n_booked"), waitlisted=sa.bindparam("n_waitlisted"),
-                                 seats_version=sa.bindparam("n_seats_version")))
+                         .where(class_sessions.c.organization_id == _counts.c.organization_id,
+                                class_sessions.c.id == _counts.c.class_id,
+                                class_sessions.c.seats_version < _counts.c.seats_version)
+                         .values(booked=_counts.c.booked, waitlisted=_counts.c.waitlisted,
+                                 seats_version=_counts.c.seats_version))
 
 
 class DirectoryRepository:

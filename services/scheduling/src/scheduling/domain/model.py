@@ -19,6 +19,17 @@ def _aware(name: str, value: datetime | None) -> None:
         raise Invalid(f"{name} must include a time zone offset.", code="naive-datetime", field=name)
 
 
+@dataclass(frozen=True)
+class SeatCount:
+    """A class's seats as booking last counted them; `seats_version` rises with every change."""
+
+    organization_id: UUID
+    class_id: UUID
+    booked: int
+    waitlisted: int
+    seats_version: int
+
+
 @dataclass
 class ClassType:
     id: UUID
