@@ -121,8 +121,10 @@ def test_dockerfile_shape(name: str) -> None:
     assert ("EXPOSE", "8000") in final
 
     cmd = json.loads(next(args for kw, args in reversed(final) if kw == "CMD"))
+    # Only the gateway, at the edge, reads X-Forwarded-For; a service's client is the gateway.
+    edge = [] if name == "gateway" else ["--no-proxy-headers"]
     assert cmd == ["uvicorn", "--factory", f"{name}.app:create_app", "--host", "0.0.0.0", "--port", "8000",
-                   "--timeout-keep-alive", "30"]
+                   "--timeout-keep-alive", "30", *edge]
 
     # Migrations run from WORKDIR with the service layout (alembic.ini + src/) beside it.
     assert [args for kw, args in final if kw == "WORKDIR"][-1] == "/app"

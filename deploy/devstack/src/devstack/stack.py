@@ -103,7 +103,7 @@ class Stack:
         self.processes[part.name] = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", part.factory, "--host", "127.0.0.1",
              "--port", str(self.ports[part.name]), "--no-access-log", "--timeout-graceful-shutdown", "5",
-             "--timeout-keep-alive", "30"],
+             "--timeout-keep-alive", "30", *([] if part is GATEWAY else ["--no-proxy-headers"])],
             cwd=part.directory, env=self._env[part.name], stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)  # Ctrl-C reaches only us; we stop the parts in order
         log.close()
