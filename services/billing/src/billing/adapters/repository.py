@@ -165,7 +165,7 @@ class ReservationRepository:
         return None if row is None else _reservation(row)
 
     async def add(self, reservation: Reservation) -> None:
-        await _ADD_RESERVATION.execute(self._db, asdict(reservation))
+        await _ADD_RESERVATION.execute(self._db, vars(reservation))  # flat fields: asdict would deep-copy each
 
     async def save(self, reservation: Reservation) -> None:
         await _SAVE_RESERVATION.execute(self._db, {**match(organization_id=reservation.organization_id,
