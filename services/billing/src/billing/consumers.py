@@ -6,7 +6,7 @@ from functools import partial
 from billing.config import BillingSettings
 from billing.handlers import saga, tick
 from studio_contracts import billing
-from studio_platform.bus import Subscription
+from studio_platform.bus import Batch, Subscription
 
 
 def subscriptions(settings: BillingSettings) -> list[Subscription]:
@@ -14,7 +14,7 @@ def subscriptions(settings: BillingSettings) -> list[Subscription]:
         Subscription(
             stream="BILLING",
             handlers={
-                billing.ReserveCredit: saga.reserve_credit,
+                billing.ReserveCredit: Batch(saga.reserve_credits),
                 billing.ReleaseCredit: saga.release_credit,
                 billing.RefundCredit: saga.refund_credit,
                 billing.ConsumeCredit: saga.consume_credit,

@@ -108,7 +108,7 @@ async def test_the_ledger_pages_newest_first_and_filters_by_package(billing, ten
     membership = await sell(client, tenant, tenant["alice"], KICKSTARTER)
     for _ in range(3):
         async with app.state.uow() as uow:
-            await saga.reserve_credit(reserve(tenant, tenant["alice"]), None, uow)
+            await saga.reserve_credits([(reserve(tenant, tenant["alice"]), None)], uow)
             await uow.commit()
     url = f"/v1/clients/{tenant['alice']}/ledger"
     pages, cursor = [], None

@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -22,11 +23,52 @@ async def handle(app, handler, command):
         await uow.commit()
 
 
+async def reserve_one(command, meta, uow):
+    """A lone command, as the consumer hands it over: a run of one."""
+    await saga.reserve_credits([(command, meta)], uow)
+
+
+async def test_a_batch_of_reserves_takes_each_credit_once_even_from_lots_read_before_its_moves(billing, tenant):
+    app, client = billing
+    org, alice, bob = tenant["org"], tenant["alice"], tenant["bob"]
+    await sell(client, tenant, alice, {"name": "3-class pack", "credits": 3})
+    earlier = reserve(tenant, alice)
+    await handle(app, reserve_one, earlier)
+    first, second, third, bobs = reserve(tenant, alice), reserve(tenant, alice), reserve(tenant, alice), reserve(
+        tenant, bob)
+    batch = [first, earlier, second, first, third, bobs]  # `first` twice; `earlier` reserved before
+    async with app.state.engine.connect() as conn:
+        before = await conn.scalar(sa.text("SELECT max(seq) FROM outbox"))
+    async with app.state.uow() as uow:  # as the consumer hands over a batch
+        await saga.reserve_credits([(command, None) for command in batch], uow)
+        await uow.commit()
+
+    async with app.state.engine.connect() as conn:
+        answers = [(kind.split(".")[2], uuid.UUID(subject), data.get("remaining"), data.get("reason"))
+                   for kind, subject, data in await conn.execute(sa.text(
+                       "SELECT type, subject, data FROM outbox WHERE seq > :before ORDER BY seq"), {"before": before})]
+    # The lots were read once, before the batch's moves: the third finds its lot empty, reads again, is refused.
+    assert answers == [("reserved", first.booking_id, 1, None), ("reserved", earlier.booking_id, 2, None),
+                       ("reserved", second.booking_id, 0, None), ("reserved", first.booking_id, 1, None),
+                       ("rejected", third.booking_id, None, "no-credits"),
+                       ("rejected", bobs.booking_id, None, "no-credits")]
+    async with app.state.engine.connect() as conn:
+        states = await reservation_states(conn, org)
+        reserves = await conn.scalar(sa.select(sa.func.count()).select_from(credit_entries).where(
+            credit_entries.c.kind == "reserve"))
+    assert [states[c.booking_id] for c in (earlier, first, second, third, bobs)] == [
+        "reserved", "reserved", "reserved", "rejected", "rejected"]
+    assert reserves == 3
+    totals = (await credits_of(client, tenant, alice))["totals"]
+    assert (totals["available"], totals["held"]) == (0, 3)
+    await assert_ledger_consistent(app, org)
+
+
 async def test_forty_reserves_at_once_take_exactly_five_credits(billing, tenant):
     app, client = billing
     await sell(client, tenant, tenant["alice"], {"name": "5-class pack", "credits": 5})
     commands = [reserve(tenant, tenant["alice"]) for _ in range(40)]
-    await asyncio.gather(*(handle(app, saga.reserve_credit, c) for c in commands))
+    await asyncio.gather(*(handle(app, reserve_one, c) for c in commands))
 
     async with app.state.engine.connect() as conn:
         states = await reservation_states(conn, tenant["org"])
@@ -48,7 +90,7 @@ async def test_reserves_racing_releases_of_the_same_bookings_never_lose_a_credit
         command = reserve(tenant, alice)
         release = contracts.ReleaseCredit(organization_id=org, booking_id=command.booking_id, client_id=alice,
                                           reason="saga deadline passed")
-        work += [handle(app, saga.reserve_credit, command), handle(app, saga.release_credit, release)]
+        work += [handle(app, reserve_one, command), handle(app, saga.release_credit, release)]
     random.Random(7).shuffle(work)
     await asyncio.gather(*work)
 

@@ -29,7 +29,7 @@ async def test_unused_credits_expire_and_held_ones_wait_for_their_class(billing,
     package = await sell(client, tenant, tenant["alice"])
     booked = reserve(tenant, tenant["alice"])
     async with app.state.uow() as uow:
-        await saga.reserve_credit(booked, None, uow)
+        await saga.reserve_credits([(booked, None)], uow)
         await uow.commit()
 
     after_expiry = datetime.fromisoformat(package["expires_at"]) + timedelta(minutes=1)
@@ -64,7 +64,7 @@ async def test_membership_weeks_are_granted_ahead_and_expire_at_their_end(billin
     # Next week's allowance pays for next week's class, and this week's stays for this week.
     next_week_class = reserve(tenant, tenant["alice"], starts_at=start + WEEK + timedelta(days=1))
     async with app.state.uow() as uow:
-        await saga.reserve_credit(next_week_class, None, uow)
+        await saga.reserve_credits([(next_week_class, None)], uow)
         await uow.commit()
 
     await tick(app, start + WEEK + timedelta(hours=1))  # week 1 ends unused; week 3 is granted

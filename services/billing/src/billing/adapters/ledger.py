@@ -17,7 +17,8 @@ from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing.adapters.tables import credit_entries, credit_lots, packages
@@ -74,14 +75,33 @@ class Moved:
     package_available: int  # credits available in the lot's package after the move
 
 
-_OPTIONS = Prepared(
-    sa.select(_lot_c.id, _lot_c.package_id, _package_c.name, _lot_c.valid_from, _lot_c.expires_at, _lot_c.unlimited,
-              _lot_c.available, _lot_c.expired, _lot_c.created_at, _package_c.starts_at,
-              _package_c.expires_at.label("package_expires_at"), _package_c.validity_days)
-    .join(packages, sa.and_(_package_c.organization_id == _lot_c.organization_id, _package_c.id == _lot_c.package_id))
-    .where(matching(credit_lots, "organization_id", "client_id"),
-           sa.or_(_package_c.status == "active",
-                  sa.and_(_package_c.status == "expired", sa.or_(_lot_c.available > 0, _lot_c.expired > 0)))))
+# A client's lots that may pay for a class or explain a refusal (see `LedgerRepository.options`).
+_OPTION_COLUMNS = (_lot_c.id, _lot_c.package_id, _package_c.name, _lot_c.valid_from, _lot_c.expires_at,
+                   _lot_c.unlimited, _lot_c.available, _lot_c.expired, _lot_c.created_at, _package_c.starts_at,
+                   _package_c.expires_at.label("package_expires_at"), _package_c.validity_days)
+_OF_PACKAGE = sa.and_(_package_c.organization_id == _lot_c.organization_id, _package_c.id == _lot_c.package_id)
+_USABLE = sa.or_(_package_c.status == "active",
+                 sa.and_(_package_c.status == "expired", sa.or_(_lot_c.available > 0, _lot_c.expired > 0)))
+_OPTIONS = Prepared(sa.select(*_OPTION_COLUMNS).join(packages, _OF_PACKAGE)
+                    .where(matching(credit_lots, "organization_id", "client_id"), _USABLE))
+_clients = sa.func.unnest(sa.bindparam("organizations", type_=ARRAY(PG_UUID(as_uuid=True))),
+                          sa.bindparam("clients", type_=ARRAY(PG_UUID(as_uuid=True)))
+                          ).table_valued("organization_id", "client_id").render_derived(name="wanted")
+_OPTIONS_OF_CLIENTS = Prepared(
+    sa.select(*_OPTION_COLUMNS, _lot_c.organization_id, _lot_c.client_id).join(packages, _OF_PACKAGE)
+    .join(_clients, sa.and_(_clients.c.organization_id == _lot_c.organization_id,
+                            _clients.c.client_id == _lot_c.client_id))
+    .where(_USABLE))
+
+
+def _option(r: Row) -> LotOption:
+    return LotOption(lot_id=r["id"], package_id=r["package_id"], package_name=r["name"], valid_from=r["valid_from"],
+                     expires_at=r["expires_at"], unlimited=r["unlimited"], available=r["available"],
+                     expired=r["expired"], created_at=r["created_at"], package_starts_at=r["starts_at"],
+                     package_expires_at=r["package_expires_at"],
+                     first_use_days=r["validity_days"] if r["expires_at"] is None else None)
+
+
 _START_FIRST_USE = (sa.update(credit_lots).where(matching(credit_lots, "organization_id", "id"),
                                                  _lot_c.expires_at.is_(None))
                     .values(expires_at=sa.bindparam("n_expires_at")))
@@ -116,13 +136,17 @@ class LedgerRepository:
         Every lot of an active package, and lots of expired packages that had
         credits left at their end. Used-up history and cancelled packages stay out.
         """
-        rows = await _OPTIONS.all(self._db, match(organization_id=organization_id, client_id=client_id))
-        return [LotOption(lot_id=r["id"], package_id=r["package_id"], package_name=r["name"],
-                          valid_from=r["valid_from"], expires_at=r["expires_at"], unlimited=r["unlimited"],
-                          available=r["available"], expired=r["expired"], created_at=r["created_at"],
-                          package_starts_at=r["starts_at"], package_expires_at=r["package_expires_at"],
-                          first_use_days=r["validity_days"] if r["expires_at"] is None else None)
-                for r in rows]
+        return [_option(r) for r in await _OPTIONS.all(self._db, match(organization_id=organization_id,
+                                                                         client_id=client_id))]
+
+    async def options_of_clients(self, clients: set[tuple[UUID, UUID]]) -> dict[tuple[UUID, UUID], list[LotOption]]:
+        """`options` of many (organization, client) at once, by (organization, client); none for one without."""
+        wanted = sorted(clients)
+        found: dict[tuple[UUID, UUID], list[LotOption]] = {}
+        for r in await _OPTIONS_OF_CLIENTS.all(self._db, {"organizations": [org for org, _ in wanted],
+                                                          "clients": [client for _, client in wanted]}):
+            found.setdefault((r["organization_id"], r["client_id"]), []).append(_option(r))
+        return found
 
     async def start_first_use(self, organization_id: UUID, lot_id: UUID, expires_at: datetime) -> None:
         await self._db.execute(_START_FIRST_USE, {**match(organization_id=organization_id, id=lot_id),

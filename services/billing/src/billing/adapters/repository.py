@@ -8,6 +8,8 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -142,8 +144,25 @@ _START_FIRST_USE = (sa.update(packages).where(matching(packages, "organization_i
                     .values(expires_at=sa.bindparam("n_expires_at")))
 # A reservation's statements run on asyncpg itself (see studio_platform.db).
 _RESERVATION = Prepared(sa.select(reservations).where(matching(reservations, "organization_id", "booking_id")))
-_ADD_RESERVATION = Prepared(sa.insert(reservations).values(
-    {name: sa.bindparam(name, type_=reservations.c[name].type) for name in _RESERVATION_COLUMNS}))
+_bookings = sa.func.unnest(sa.bindparam("organizations", type_=ARRAY(PG_UUID(as_uuid=True))),
+                           sa.bindparam("bookings", type_=ARRAY(PG_UUID(as_uuid=True)))
+                           ).table_valued("organization_id", "booking_id").render_derived(name="wanted")
+_RESERVATIONS = Prepared(sa.select(reservations).join(_bookings, sa.and_(
+    reservations.c.organization_id == _bookings.c.organization_id,
+    reservations.c.booking_id == _bookings.c.booking_id)))
+_new = sa.func.unnest(*(sa.bindparam(name, type_=ARRAY(reservations.c[name].type)) for name in _RESERVATION_COLUMNS)
+                      ).table_valued(*_RESERVATION_COLUMNS).render_derived(name="new")
+_ADD_RESERVATIONS = Prepared(sa.insert(reservations).from_select(_RESERVATION_COLUMNS, sa.select(_new)))
+
+
+def _lock_key(organization_id: UUID, booking_id: UUID) -> str:
+    return f"billing-reservation:{organization_id}:{booking_id}"
+
+
+_key = sa.func.unnest(sa.bindparam("keys", type_=ARRAY(sa.Text))).table_valued("key").render_derived(name="lock")
+# The keys come sorted; a scan of `unnest` takes them in that order.
+_LOCK_ALL = Prepared(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(_key.c.key, 0)))
+                     .select_from(_key))
 _SAVE_RESERVATION = Prepared(sa.update(reservations).where(matching(reservations, "organization_id", "booking_id"))
                              .values(status=sa.bindparam("n_status", type_=sa.Text), updated_at=sa.func.now()))
 
@@ -158,14 +177,31 @@ class ReservationRepository:
         A reserve racing a release (or a second copy of itself) waits here instead of both
         deciding from a view in which the other has not happened.
         """
-        await advisory_xact_lock(self._db, f"billing-reservation:{organization_id}:{booking_id}")
+        await advisory_xact_lock(self._db, _lock_key(organization_id, booking_id))
+
+    async def lock_all(self, bookings: list[tuple[UUID, UUID]]) -> None:
+        """`lock` each (organization, booking), in one statement, always in the same order (so two batches never
+        hold one lock each while waiting for the other's)."""
+        await _LOCK_ALL.execute(self._db, {"keys": sorted({_lock_key(org, booking) for org, booking in bookings})})
 
     async def get(self, organization_id: UUID, booking_id: UUID) -> Reservation | None:
         row = await _RESERVATION.first(self._db, match(organization_id=organization_id, booking_id=booking_id))
         return None if row is None else _reservation(row)
 
+    async def get_all(self, bookings: list[tuple[UUID, UUID]]) -> dict[tuple[UUID, UUID], Reservation]:
+        """The reservations of those (organization, booking) that have one, by (organization, booking)."""
+        rows = await _RESERVATIONS.all(self._db, {"organizations": [org for org, _ in bookings],
+                                                  "bookings": [booking for _, booking in bookings]})
+        return {(row["organization_id"], row["booking_id"]): _reservation(row) for row in rows}
+
     async def add(self, reservation: Reservation) -> None:
-        await _ADD_RESERVATION.execute(self._db, vars(reservation))  # flat fields: asdict would deep-copy each
+        await self.add_all([reservation])
+
+    async def add_all(self, added: list[Reservation]) -> None:
+        """Write new reservations, in one statement."""
+        if added:
+            await _ADD_RESERVATIONS.execute(self._db, {name: [getattr(r, name) for r in added]
+                                                       for name in _RESERVATION_COLUMNS})
 
     async def save(self, reservation: Reservation) -> None:
         await _SAVE_RESERVATION.execute(self._db, {**match(organization_id=reservation.organization_id,

@@ -28,24 +28,43 @@ class LedgerOutOfStep(RuntimeError):
     """A reservation says a credit is held that its lot does not hold: never expected, so retried, then parked."""
 
 
-async def reserve_credit(cmd: contracts.ReserveCredit, meta: EventMeta | None, uow: BillingUnitOfWork, *,
-                         now: datetime | None = None) -> None:
-    await uow.reservations.lock(cmd.organization_id, cmd.booking_id)
-    reservation = await uow.reservations.get(cmd.organization_id, cmd.booking_id)
-    if reservation is None:
-        reservation = await _reserve(cmd, uow, now or datetime.now(UTC))
-        await uow.reservations.add(reservation)
-    uow.publish(_answer(reservation), subject=str(cmd.booking_id))
+async def reserve_credits(commands: list[tuple[contracts.ReserveCredit, EventMeta | None]], uow: BillingUnitOfWork,
+                          *, now: datetime | None = None) -> None:
+    """Booking's requests for a credit, a consumer's batch at a time (a `Batch` handler, see D14).
+
+    The batch's bookings are locked, their reservations so far and their clients' lots read, once for the
+    batch; a new booking's credit is then one statement (its lot's conditional move), and the new
+    reservations are written together. A repeated command is answered as before, from its reservation.
+    """
+    now = now or datetime.now(UTC)
+    bookings = [(cmd.organization_id, cmd.booking_id) for cmd, _ in commands]
+    await uow.reservations.lock_all(bookings)
+    known = await uow.reservations.get_all(bookings)
+    lots = await uow.ledger.options_of_clients({(cmd.organization_id, cmd.client_id) for cmd, _ in commands})
+    added = []
+    for cmd, _ in commands:
+        reservation = known.get((cmd.organization_id, cmd.booking_id))
+        if reservation is None:
+            reservation = await _reserve(cmd, uow, now, lots.get((cmd.organization_id, cmd.client_id), []))
+            known[(cmd.organization_id, cmd.booking_id)] = reservation
+            added.append(reservation)
+        uow.publish(_answer(reservation), subject=str(cmd.booking_id))
+    await uow.reservations.add_all(added)
 
 
-async def _reserve(cmd: contracts.ReserveCredit, uow: BillingUnitOfWork, now: datetime) -> Reservation:
+async def _reserve(cmd: contracts.ReserveCredit, uow: BillingUnitOfWork, now: datetime,
+                   options: list[LotOption]) -> Reservation:
+    """Take a credit for the booking from the lot the rules choose among `options`; read afresh after a lost race
+    (another booking, or an earlier one of the same batch, took that lot's last credit)."""
     org = cmd.organization_id
     # Booking sends aware times; a naive one is read as UTC rather than failing the saga.
     starts_at = cmd.class_starts_at if cmd.class_starts_at.tzinfo else cmd.class_starts_at.replace(tzinfo=UTC)
     about = dict(organization_id=org, booking_id=cmd.booking_id, client_id=cmd.client_id, class_id=cmd.class_id,
                  studio_id=cmd.studio_id, class_starts_at=starts_at)
-    for _ in range(MAX_ATTEMPTS):
-        choice = choose_lot(await uow.ledger.options(org, cmd.client_id), class_starts_at=starts_at, now=now)
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            options = await uow.ledger.options(org, cmd.client_id)
+        choice = choose_lot(options, class_starts_at=starts_at, now=now)
         if isinstance(choice, Refusal):
             return Reservation.refused(**about, refusal=choice)
         moved = await uow.ledger.move(org, choice.lot_id, Move.RESERVE, 0 if choice.unlimited else 1,
