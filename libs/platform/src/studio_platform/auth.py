@@ -185,3 +185,8 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def principal_of(request: Request) -> Principal:
+    """The caller, as `CurrentPrincipal` gives it, for a route served without FastAPI's dependencies."""
+    return await current_principal(request, await _bearer(request))

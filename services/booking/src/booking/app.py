@@ -6,7 +6,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from booking.adapters.outcomes import OutcomeWaiter
-from booking.api import router
+from booking.api import direct, router
 from booking.config import BookingSettings
 from booking.consumers import SUBSCRIPTIONS
 from booking.domain.policy import BookingPolicy
@@ -37,7 +37,7 @@ def create_app(settings: BookingSettings | None = None) -> FastAPI:
         settings=settings,
         uow_class=uow_class,
         publishes=["BOOKING", "BILLING"],
-        routers=[router],
+        routers=[direct, router],
         subscriptions=SUBSCRIPTIONS,
         background=[listen_for_outcomes],
         repeating=[(BookingTick(organization_id=SYSTEM_ORGANIZATION), settings.tick_every)],

@@ -405,3 +405,40 @@ async def test_booking_attempts_wait_at_the_gate_while_it_is_full(studio, fake_b
     for _ in range(slots):
         gate.release()
     assert (await attempt).status_code == 201
+
+
+async def test_booking_served_ahead_of_the_router_answers_as_the_documented_operation(studio, fake_billing,
+                                                                                      monkeypatch):
+    from prometheus_client import REGISTRY
+
+    from booking import api
+
+    served_directly = []
+
+    async def noting(request):
+        served_directly.append(request.url.path)
+        return await principal_of(request)
+
+    principal_of = api.principal_of
+    monkeypatch.setattr(api, "principal_of", noting)
+    lesson = await studio.add_class(capacity=3)
+    _, client = studio.client()
+
+    def booked(status):
+        return REGISTRY.get_sample_value("http_requests_total", {
+            "method": "POST", "route": "/v1/classes/{class_id}/bookings", "status": status}) or 0
+
+    before = booked("201")
+    assert (await studio.book(lesson["class_id"], client)).status_code == 201
+    assert booked("201") == before + 1  # metrics name it by the documented path
+
+    too_long = await studio.book(lesson["class_id"], client, **{"Idempotency-Key": "k" * 201})
+    assert too_long.status_code == 422 and too_long.headers["content-type"] == "application/problem+json"
+    assert too_long.json()["invalid_params"][0]["name"] == "idempotency-key"
+    unsigned = await studio.http.post(f"/v1/classes/{lesson['class_id']}/bookings")
+    assert unsigned.status_code == 401 and unsigned.json()["code"] == "missing-token"
+    not_an_id = await studio.book("not-a-uuid", client)  # goes on to FastAPI's operation, which validates
+    assert not_an_id.status_code == 422 and not_an_id.json()["invalid_params"][0]["name"] == "class_id"
+    unknown = await studio.book(uuid.uuid4(), client)
+    assert unknown.status_code == 404 and unknown.json()["type"].startswith("/problems/")
+    assert len(served_directly) == 3  # all but the one with a malformed key (refused first) and not-a-uuid
