@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -42,9 +43,11 @@ def match(prefix: str = "w_", **values: Any) -> dict[str, Any]:
     return {f"{prefix}{name}": value for name, value in values.items()}
 
 
-def xact_lock() -> sa.ColumnElement[Any]:
-    """`pg_advisory_xact_lock` on the text `:key`: held until the transaction ends, touching no row."""
-    return sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.Text), 0))
+def xact_lock(key: sa.ColumnElement[str] | None = None) -> sa.ColumnElement[Any]:
+    """`pg_advisory_xact_lock` on the text `key` (the parameter `:key` by default): held until the transaction
+    ends, touching no row."""
+    key = sa.bindparam("key", type_=sa.Text) if key is None else key
+    return sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0))
 
 
 # A row as asyncpg returns it (or a dict where a column's type converts what asyncpg returns): read by name.
@@ -183,8 +186,17 @@ def _raise_as_sqlalchemy(conn: sa.Connection, adapter: Any, error: Exception, sq
 
 
 _XACT_LOCK = Prepared(sa.select(xact_lock()))
+_keys = sa.func.unnest(sa.bindparam("keys", type_=ARRAY(sa.Text))).table_valued("key").render_derived(name="lock")
+# A scan of `unnest` takes the keys in the order they are given.
+_XACT_LOCKS = Prepared(sa.select(xact_lock(_keys.c.key)).select_from(_keys))
 
 
 async def advisory_xact_lock(db: AsyncConnection, key: str) -> None:
     """A lock on `key` until the transaction ends, touching no row."""
     await _XACT_LOCK.execute(db, {"key": key})
+
+
+async def advisory_xact_locks(db: AsyncConnection, keys: Iterable[str]) -> None:
+    """`advisory_xact_lock` on each of `keys`, in one statement and always in the same (sorted) order, so two
+    transactions locking overlapping sets never hold one lock each while waiting for the other's."""
+    await _XACT_LOCKS.execute(db, {"keys": sorted(set(keys))})

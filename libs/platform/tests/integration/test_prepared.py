@@ -194,3 +194,18 @@ async def test_a_unit_cancelled_during_a_raw_statement_leaves_the_pool_usable(en
         async with UnitOfWork(engine, source="/tests") as uow:
             await NOW.scalar(uow.db)
     assert await names(engine) == []
+
+
+async def test_locks_taken_together_are_the_locks_taken_one_by_one(engine):
+    from studio_platform.db import advisory_xact_lock, advisory_xact_locks
+
+    async with engine.connect() as holder:
+        await advisory_xact_locks(holder, ["b:2", "a:1", "b:2"])  # any order, repeats allowed
+        async with engine.connect() as waiter:
+            waiting = asyncio.create_task(advisory_xact_lock(waiter, "a:1"))
+            await asyncio.sleep(0.3)
+            assert not waiting.done(), "one lock of the set was not held"
+            await holder.commit()  # the transaction ends: its locks go
+            await asyncio.wait_for(waiting, 5)
+            await advisory_xact_locks(waiter, ["b:2"])  # and the other is free too
+            await waiter.rollback()

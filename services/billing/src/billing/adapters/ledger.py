@@ -141,7 +141,7 @@ class LedgerRepository:
 
     async def options_of_clients(self, clients: set[tuple[UUID, UUID]]) -> dict[tuple[UUID, UUID], list[LotOption]]:
         """`options` of many (organization, client) at once, by (organization, client); none for one without."""
-        wanted = sorted(clients)
+        wanted = list(clients)
         found: dict[tuple[UUID, UUID], list[LotOption]] = {}
         for r in await _OPTIONS_OF_CLIENTS.all(self._db, {"organizations": [org for org, _ in wanted],
                                                           "clients": [client for _, client in wanted]}):

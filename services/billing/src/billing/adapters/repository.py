@@ -17,7 +17,7 @@ from billing.adapters.tables import packages, products, reservations
 from billing.domain.packages import ClientPackage
 from billing.domain.products import Money, Product
 from billing.domain.reservations import Reservation
-from studio_platform.db import Prepared, Row, advisory_xact_lock, match, matching
+from studio_platform.db import Prepared, Row, advisory_xact_lock, advisory_xact_locks, match, matching
 from studio_platform.errors import Conflict
 
 _PACKAGE_COLUMNS = [f.name for f in fields(ClientPackage)]
@@ -158,11 +158,6 @@ _ADD_RESERVATIONS = Prepared(sa.insert(reservations).from_select(_RESERVATION_CO
 def _lock_key(organization_id: UUID, booking_id: UUID) -> str:
     return f"billing-reservation:{organization_id}:{booking_id}"
 
-
-_key = sa.func.unnest(sa.bindparam("keys", type_=ARRAY(sa.Text))).table_valued("key").render_derived(name="lock")
-# The keys come sorted; a scan of `unnest` takes them in that order.
-_LOCK_ALL = Prepared(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(_key.c.key, 0)))
-                     .select_from(_key))
 _SAVE_RESERVATION = Prepared(sa.update(reservations).where(matching(reservations, "organization_id", "booking_id"))
                              .values(status=sa.bindparam("n_status", type_=sa.Text), updated_at=sa.func.now()))
 
@@ -180,9 +175,8 @@ class ReservationRepository:
         await advisory_xact_lock(self._db, _lock_key(organization_id, booking_id))
 
     async def lock_all(self, bookings: list[tuple[UUID, UUID]]) -> None:
-        """`lock` each (organization, booking), in one statement, always in the same order (so two batches never
-        hold one lock each while waiting for the other's)."""
-        await _LOCK_ALL.execute(self._db, {"keys": sorted({_lock_key(org, booking) for org, booking in bookings})})
+        """`lock` each (organization, booking), in one statement."""
+        await advisory_xact_locks(self._db, (_lock_key(org, booking) for org, booking in bookings))
 
     async def get(self, organization_id: UUID, booking_id: UUID) -> Reservation | None:
         row = await _RESERVATION.first(self._db, match(organization_id=organization_id, booking_id=booking_id))
