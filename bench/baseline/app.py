@@ -14,9 +14,10 @@ not checked: it is a baseline) and the gateway hop.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
@@ -29,6 +30,7 @@ from pydantic import BaseModel
 
 from studio_platform.db import make_engine, plain_url
 from studio_platform.problems import problem_response
+from studio_platform.service import freeze_startup_heap
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS classes (
@@ -154,7 +156,13 @@ Caller = Annotated[tuple[UUID, UUID], Depends(caller)]
 def create_app() -> FastAPI:
     # The services' pool (studio_platform.db.make_engine).
     engine = make_engine(os.environ["DATABASE_URL"])
-    app = FastAPI(title="Booking baseline")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        freeze_startup_heap()  # as the services do
+        yield
+
+    app = FastAPI(title="Booking baseline", lifespan=lifespan)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> JSONResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,18 @@ async def _check_nats(request: Request) -> None:
     await nc.jetstream().account_info()
 
 
+def freeze_startup_heap() -> None:
+    """Leave what start-up built (modules, routes, tables, pools, clients) out of later garbage collections.
+
+    Nearly all of a service's heap is made at start-up and lives as long as the process, yet the cyclic
+    collector went through all of it at every full collection: a sixth of booking's CPU under load. What is
+    garbage already is collected first, so nothing dead is kept. `gc.unfreeze()` hands it back (at shutdown,
+    for a process that goes on, as a test run does).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def build_service_app(defn: ServiceDefinition) -> FastAPI:
     settings = defn.settings
     setup_logging(defn.name, level=settings.log_level, json_logs=settings.log_json)
@@ -139,10 +152,12 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
                      for event, every in defn.repeating)
         tasks.extend(asyncio.create_task(job(app), name=f"{defn.name}-{getattr(job, '__name__', 'job')}")
                      for job in defn.background)
+        freeze_startup_heap()
         log.info("%s started", defn.name)
         try:
             yield
         finally:
+            gc.unfreeze()
             consumers.stop()
             for task in tasks:
                 task.cancel()
