@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from studio_platform.db import make_engine, plain_url
 from studio_platform.problems import problem_response
-from studio_platform.service import freeze_startup_heap
+from studio_platform.service import garbage_collector_tuned
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS classes (
@@ -159,8 +159,8 @@ def create_app() -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        freeze_startup_heap()  # as the services do
-        yield
+        with garbage_collector_tuned():  # as the services do
+            yield
 
     app = FastAPI(title="Booking baseline", lifespan=lifespan)
 
