@@ -215,6 +215,17 @@ async def test_overlapping_bookings_are_refused(studio, fake_billing):
     assert again.status_code == 409 and again.json()["code"] == "already-booked"
 
 
+async def test_a_client_booking_overlapping_classes_at_once_gets_one_of_them(studio, fake_billing):
+    lessons = [await studio.add_class(capacity=5, starts_in=timedelta(days=3, minutes=10 * i)) for i in range(6)]
+    _, client = studio.client()
+    answers = await asyncio.gather(*(studio.book(lesson["class_id"], client, **{"Idempotency-Key": f"k{i}"})
+                                     for i, lesson in enumerate(lessons * 4)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 23
+    assert {a.json()["code"] for a in answers if a.status_code == 409} <= {"overlapping-booking", "already-booked"}
+    spots = [(await studio.availability(lesson["class_id"]))["spots_left"] for lesson in lessons]
+    assert sorted(spots) == [4, 5, 5, 5, 5, 5]  # one seat held, in one of the classes (an hour each, all overlapping)
+
+
 async def test_many_clients_never_overbook(studio, fake_billing):
     lesson = await studio.add_class(capacity=5)
     answers = await asyncio.gather(*(studio.book(lesson["class_id"], studio.client()[1]) for _ in range(30)))

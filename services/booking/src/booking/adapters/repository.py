@@ -76,6 +76,7 @@ class FirstLook:
     policy: BookingPolicy  # the studio's, or the default
     booked: Booking | None  # the client's active booking of this class, if any
     earlier: Booking | None  # the client's booking made with the same Idempotency-Key, if any (of any class)
+    suspended_until: datetime | None  # when the client's suspension ends, if they are suspended
 
 
 def _clients(alias: str, *where: Callable[[sa.Alias], sa.ColumnElement[bool]]) -> sa.Lateral:
@@ -86,13 +87,21 @@ def _clients(alias: str, *where: Callable[[sa.Alias], sa.ColumnElement[bool]]) -
                                   *(w(mine) for w in where)).limit(1).lateral(alias))
 
 
+# When the client's suspension ends, if they are suspended at `:now`.
+_until = sa.select(suspensions.c.until).where(
+    matching(suspensions, "organization_id", "client_id"),
+    suspensions.c.until > sa.bindparam("now", type_=suspensions.c.until.type))
+# The same, read once the client's lock (`:lock_key`, held until the transaction ends) is taken.
+_LOCKED_UNTIL = (sa.select(_until.scalar_subquery())
+                 .where(xact_lock(sa.bindparam("lock_key", type_=sa.Text)).is_not(None)).scalar_subquery())
 _MINE = _clients("mine", lambda b: b.c.class_id == class_copies.c.id, lambda b: b.c.status.in_(ACTIVE))
 _EARLIER = _clients("earlier", lambda b: b.c.idempotency_key == sa.bindparam("key", type_=sa.Text))
 _FIRST_LOOK = Prepared(
     sa.select(class_copies, _confirmed(), booking_policies.c.studio_id.label("policy_studio_id"),
               *(booking_policies.c[k].label(f"policy_{k}") for k in _POLICY_FIELDS),
               *(_MINE.c[k].label(f"mine_{k}") for k in _BOOKING_FIELDS),
-              *(_EARLIER.c[k].label(f"earlier_{k}") for k in _BOOKING_FIELDS))
+              *(_EARLIER.c[k].label(f"earlier_{k}") for k in _BOOKING_FIELDS),
+              _LOCKED_UNTIL.label("suspended_until"))
     .select_from(class_copies
                  .outerjoin(booking_policies, sa.and_(
                      booking_policies.c.organization_id == class_copies.c.organization_id,
@@ -132,17 +141,24 @@ class ClassRepository:
         row = await self._row(organization_id, class_id)
         return None if row is None else (_class(row), _seats(row))
 
-    async def first_look(self, organization_id: UUID, class_id: UUID, client_id: UUID,
-                         default_policy: BookingPolicy, idempotency_key: str | None) -> FirstLook | None:
-        """What a booking attempt needs before any lock, in one statement: enough to refuse a full class, or to
-        answer a retry with the booking it made."""
-        row = await _FIRST_LOOK.first(self._db, {**match("c_", organization_id=organization_id, id=class_id),
-                                                 "client_id": client_id, "key": idempotency_key})
+    async def first_look(self, organization_id: UUID, class_id: UUID, client_id: UUID, default_policy: BookingPolicy,
+                         idempotency_key: str | None, now: datetime) -> FirstLook | None:
+        """What a booking attempt needs, in one statement: enough to refuse a full class, or to answer a retry
+        with the booking it made; None when there is no such class.
+
+        It also takes the client's lock until the transaction ends: one client's bookings (their overlap checks)
+        are decided one at a time, without holding up anyone else. The statement's own reads may predate the
+        lock; the checks that must not (the client's clash) come in a later statement."""
+        row = await _FIRST_LOOK.first(self._db, {
+            **match("c_", organization_id=organization_id, id=class_id), "client_id": client_id,
+            "key": idempotency_key, **match(organization_id=organization_id, client_id=client_id), "now": now,
+            "lock_key": f"{organization_id}:{client_id}"})
         if row is None:
             return None
         policy = (default_policy if row["policy_studio_id"] is None
                   else BookingPolicy(**{k: row[f"policy_{k}"] for k in _POLICY_FIELDS}))
-        return FirstLook(_class(row), _seats(row), policy, _booking_in(row, "mine_"), _booking_in(row, "earlier_"))
+        return FirstLook(_class(row), _seats(row), policy, _booking_in(row, "mine_"), _booking_in(row, "earlier_"),
+                         row["suspended_until"])
 
     async def seats(self, organization_id: UUID, class_id: UUID) -> Seats | None:
         row = await self._row(organization_id, class_id)
@@ -391,28 +407,17 @@ class WaitlistRepository:
         return [(self._from(r), r.position) for r in rows]
 
 
-_until = sa.select(suspensions.c.until).where(
-    matching(suspensions, "organization_id", "client_id"),
-    suspensions.c.until > sa.bindparam("now", type_=suspensions.c.until.type))
 _SUSPENDED_UNTIL = Prepared(_until)
-_LOCKED_SUSPENDED_UNTIL = Prepared(sa.select(_until.scalar_subquery()).where(xact_lock().is_not(None)))
 
 
 class SuspensionRepository:
     def __init__(self, db: AsyncConnection) -> None:
         self._db = db
 
-    async def until(self, organization_id: UUID, client_id: UUID, now: datetime, *,
-                    lock_client: bool = False) -> datetime | None:
-        """When the client's suspension ends, if they are suspended at `now`.
-
-        `lock_client` also takes the client's lock, in the same round trip, until the transaction ends: one
-        client's bookings (their overlap checks) are decided one at a time, without holding up anyone else.
-        """
-        params = {**match(organization_id=organization_id, client_id=client_id), "now": now}
-        if lock_client:
-            return await _LOCKED_SUSPENDED_UNTIL.scalar(self._db, {**params, "key": f"{organization_id}:{client_id}"})
-        return await _SUSPENDED_UNTIL.scalar(self._db, params)
+    async def until(self, organization_id: UUID, client_id: UUID, now: datetime) -> datetime | None:
+        """When the client's suspension ends, if they are suspended at `now`."""
+        return await _SUSPENDED_UNTIL.scalar(self._db, {**match(organization_id=organization_id, client_id=client_id),
+                                                        "now": now})
 
     async def suspend(self, organization_id: UUID, client_id: UUID, *, until: datetime, reason: str,
                       by: UUID) -> None:

@@ -54,19 +54,16 @@ async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID,
     """The booking (pending, or an earlier one with the same key), and how to hear its outcome."""
     org, client_id = principal.org, principal.user_id
     moment = now()
-    # Read first, outside any transaction, in one statement: most requests in a flash sale find the class
-    # full and are answered from this read. Inside the transaction the conditional update is the
-    # authority on seats.
-    async with uow.reading():
-        look = await uow.classes.first_look(org, class_id, client_id, uow.default_policy, idempotency_key)
-    if look is None:
-        raise no_such_class()
-    if look.earlier is not None:
-        return _retried(look.earlier, class_id), None
-    cls = look.cls
-    _refuse_unless_open(look, moment)
     async with uow:
-        until = await uow.suspensions.until(org, client_id, moment, lock_client=True)
+        # One statement first, which also takes the client's lock: most requests in a flash sale find the class
+        # full in it and are answered. The conditional update below is the authority on seats.
+        look = await uow.classes.first_look(org, class_id, client_id, uow.default_policy, idempotency_key, moment)
+        if look is None:
+            raise no_such_class()
+        if look.earlier is not None:
+            return _retried(look.earlier, class_id), None
+        cls = look.cls
+        _refuse_unless_open(look, moment)
         booking = Booking.request(of=cls, client_id=client_id, now=moment, timeout=uow.saga_timeout,
                                   idempotency_key=idempotency_key)
         # The seat last (the class's row is everyone's, so its lock is held for as short a time as can be),
@@ -76,7 +73,8 @@ async def _attempt(uow: BookingUnitOfWork, principal: Principal, class_id: UUID,
             if idempotency_key is not None and clash.idempotency_key == idempotency_key:
                 return _retried(clash, class_id), None  # a retry that came while its first attempt committed
             raise _clashing(cls, clash)
-        if until is not None:  # after the retries: one of a booking made before the suspension still finds it
+        # After the retries: a retry of a booking made before the suspension still finds it.
+        if (until := look.suspended_until) is not None:
             raise Forbidden(f"Booking is suspended until {until.isoformat()}.", code="client-suspended",
                             suspended_until=until.isoformat())
         if seats is None:
