@@ -71,8 +71,13 @@ def _seat_change(count: str, guarded: bool, *, besides_saved: bool = False) -> s
 
 @dataclass(frozen=True)
 class FirstLook:
+    """Seats as the look found them (the seat's own statement decides), without which are confirmed: counting
+    them costs a read of the class's bookings that a refusal does not need."""
+
     cls: BookableClass
-    seats: Seats
+    seats_left: int
+    waitlisted: int
+    seats_version: int
     policy: BookingPolicy  # the studio's, or the default
     booked: Booking | None  # the client's active booking of this class, if any
     earlier: Booking | None  # the client's booking made with the same Idempotency-Key, if any (of any class)
@@ -97,7 +102,7 @@ _LOCKED_UNTIL = (sa.select(_until.scalar_subquery())
 _MINE = _clients("mine", lambda b: b.c.class_id == class_copies.c.id, lambda b: b.c.status.in_(ACTIVE))
 _EARLIER = _clients("earlier", lambda b: b.c.idempotency_key == sa.bindparam("key", type_=sa.Text))
 _FIRST_LOOK = Prepared(
-    sa.select(class_copies, _confirmed(), booking_policies.c.studio_id.label("policy_studio_id"),
+    sa.select(class_copies, booking_policies.c.studio_id.label("policy_studio_id"),
               *(booking_policies.c[k].label(f"policy_{k}") for k in _POLICY_FIELDS),
               *(_MINE.c[k].label(f"mine_{k}") for k in _BOOKING_FIELDS),
               *(_EARLIER.c[k].label(f"earlier_{k}") for k in _BOOKING_FIELDS),
@@ -157,8 +162,8 @@ class ClassRepository:
             return None
         policy = (default_policy if row["policy_studio_id"] is None
                   else BookingPolicy(**{k: row[f"policy_{k}"] for k in _POLICY_FIELDS}))
-        return FirstLook(_class(row), _seats(row), policy, _booking_in(row, "mine_"), _booking_in(row, "earlier_"),
-                         row["suspended_until"])
+        return FirstLook(_class(row), max(0, row["capacity"] - row["held"]), row["waitlisted"], row["seats_version"],
+                         policy, _booking_in(row, "mine_"), _booking_in(row, "earlier_"), row["suspended_until"])
 
     async def seats(self, organization_id: UUID, class_id: UUID) -> Seats | None:
         row = await self._row(organization_id, class_id)

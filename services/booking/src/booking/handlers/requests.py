@@ -98,21 +98,25 @@ def _retried(earlier: Booking, class_id: UUID) -> Booking:
 def _refuse_unless_open(look: FirstLook, moment: datetime) -> None:
     """Registration closed, or the class full as last seen: answered at once, without a seat's locks."""
     ensure_bookable(look.cls, moment)
-    if look.seats.left == 0:
+    if look.seats_left == 0:
         if look.booked is not None:
             raise _already_booked(look.booked)
-        raise _class_full(look.seats, look.policy)
+        raise _class_full(look.policy, look.waitlisted, look.seats_version)
 
 
 async def _class_full_now(uow: BookingUnitOfWork, cls: BookableClass) -> Conflict:
     seats = await uow.classes.seats(cls.organization_id, cls.id)
-    return _class_full(seats, await uow.policies.for_studio(cls.organization_id, cls.studio_id))
+    policy = await uow.policies.for_studio(cls.organization_id, cls.studio_id)
+    if seats is None:  # the class is gone meanwhile
+        return _class_full(policy, None, None)
+    return _class_full(policy, seats.waitlisted, seats.version)
 
 
-def _class_full(seats: Seats | None, policy: BookingPolicy) -> Conflict:
+def _class_full(policy: BookingPolicy, waitlisted: int | None, seats_version: int | None) -> Conflict:
+    """`waitlisted` None: the class's seats could not be read, so there is no waitlist to offer."""
     return Conflict("This class just filled up; join the waitlist instead.", code="class-full",
-                    waitlist_open=bool(seats and seats.waitlisted < policy.waitlist_limit),
-                    waitlisted=seats.waitlisted if seats else 0, seats_version=seats.version if seats else None)
+                    waitlist_open=waitlisted is not None and waitlisted < policy.waitlist_limit,
+                    waitlisted=waitlisted or 0, seats_version=seats_version)
 
 
 def _already_booked(existing: Booking) -> Conflict:
