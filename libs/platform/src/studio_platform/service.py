@@ -106,13 +106,13 @@ def garbage_collector_tuned() -> Iterator[None]:
     """While serving: leave what start-up built (modules, routes, tables, pools, clients) out of later garbage
     collections, and collect the young generation less often.
 
-    Nearly all of a service's heap is made at start-up and lives as long as the process, yet the cyclic
-    collector went through all of it at every full collection: a sixth of booking's CPU under load. And a
-    request makes thousands of short-lived objects (coroutines, futures, rows) that refcounting frees: with
-    the default threshold the collector still looked at them a few hundred times a second, for the few
-    cycles among them (4% of booking's CPU, 2% of the gateway's). What is garbage already is collected first,
-    so nothing dead is kept. Afterwards the heap and the threshold are handed back, for a process that goes on
-    (a test run).
+    Garbage collection took a sixth of booking's CPU under load. Nearly all of a service's heap is made at
+    start-up and lives as long as the process, yet the cyclic collector went through all of it at every full
+    collection; freezing it took that to a tenth. And a request makes thousands of short-lived objects
+    (coroutines, futures, rows) that refcounting frees: with the default threshold the collector still looked
+    at them a few hundred times a second, for the few cycles among them; the higher one takes the rest away.
+    What is garbage already is collected first, so nothing dead is kept. Afterwards the heap and the threshold
+    are handed back, for a process that goes on (a test run).
     """
     gc.collect()
     gc.freeze()
