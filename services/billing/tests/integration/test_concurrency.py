@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from billing.adapters.checks import reservation_states
+from billing.adapters.ledger import LedgerRepository
 from billing.adapters.tables import credit_entries, credit_lots
 from billing.handlers import saga
 from studio_contracts import billing as contracts
@@ -61,6 +62,44 @@ async def test_a_batch_of_reserves_takes_each_credit_once_even_from_lots_read_be
     assert reserves == 3
     totals = (await credits_of(client, tenant, alice))["totals"]
     assert (totals["available"], totals["held"]) == (0, 3)
+    await assert_ledger_consistent(app, org)
+
+
+async def test_a_batch_takes_each_clients_credit_from_their_own_lot_and_records_it_for_their_booking(
+        billing, tenant, monkeypatch):
+    app, client = billing
+    org = tenant["org"]
+    people = [tenant["alice"], tenant["bob"], uuid.uuid4(), uuid.uuid4()]
+    for person, credits in zip(people, (3, 5, 2, 4), strict=True):
+        await sell(client, tenant, person, {"name": f"{credits}-class pack", "credits": credits})
+    commands = [reserve(tenant, person) for person in people] + [reserve(tenant, people[1])]  # bob's second
+    async with app.state.engine.connect() as conn:
+        before = await conn.scalar(sa.text("SELECT max(seq) FROM outbox"))
+    one_by_one = []
+    move = LedgerRepository.move
+
+    async def noting_each_move(self, *args, **kwargs):
+        one_by_one.append(kwargs.get("booking_id"))
+        return await move(self, *args, **kwargs)
+
+    monkeypatch.setattr(LedgerRepository, "move", noting_each_move)
+    async with app.state.uow() as uow:
+        await saga.reserve_credits([(command, None) for command in commands], uow)
+        await uow.commit()
+    assert one_by_one == [commands[4].booking_id]  # each client's first together; bob's second after it
+
+    async with app.state.engine.connect() as conn:
+        remaining = {uuid.UUID(subject): data["remaining"] for subject, data in await conn.execute(sa.text(
+            "SELECT subject, data FROM outbox WHERE seq > :before AND type LIKE '%reserved%'"), {"before": before})}
+        entries = {booking: (who, credits) for booking, who, credits in await conn.execute(
+            sa.select(credit_entries.c.booking_id, credit_entries.c.client_id, credit_entries.c.credits)
+            .where(credit_entries.c.kind == "reserve", credit_entries.c.organization_id == org))}
+    assert remaining == {commands[0].booking_id: 2, commands[1].booking_id: 4, commands[2].booking_id: 1,
+                         commands[3].booking_id: 3, commands[4].booking_id: 3}
+    assert entries == {c.booking_id: (c.client_id, 1) for c in commands}
+    for person, counts in zip(people, ((2, 1), (3, 2), (1, 1), (3, 1)), strict=True):
+        totals = (await credits_of(client, tenant, person))["totals"]
+        assert (totals["available"], totals["held"]) == counts
     await assert_ledger_consistent(app, org)
 
 

@@ -42,8 +42,13 @@ def _lot(row: Row) -> CreditLot:
 
 @functools.cache
 def _move(move: Move) -> Prepared:
-    """One statement: the lot's conditional update, and its entry written from the row it returns."""
-    c, credits = credit_lots.c, sa.bindparam("credits", type_=sa.Integer)
+    """One statement for moves of one kind, each on its own lot: every lot's conditional update, and its entry
+    written from the row the update returns. A lot that cannot afford its move is left as it was."""
+    uuids = ARRAY(PG_UUID(as_uuid=True))
+    wanted = (sa.func.unnest(sa.bindparam("organizations", type_=uuids), sa.bindparam("lots", type_=uuids),
+                             sa.bindparam("credits", type_=ARRAY(sa.Integer)), sa.bindparam("bookings", type_=uuids))
+              .table_valued("organization_id", "id", "credits", "booking_id").render_derived(name="wanted"))
+    c, credits = credit_lots.c, wanted.c.credits
     if move in FLOWS:
         source, target = FLOWS[move]
         guard = c[source] >= credits
@@ -51,14 +56,17 @@ def _move(move: Move) -> Prepared:
     else:
         guard = c.available + credits >= 0
         changes = {TOTALS[move]: c[TOTALS[move]] + credits, "available": c.available + credits}
-    moved = (sa.update(credit_lots).where(matching(credit_lots, "organization_id", "id"), guard)
-             .values(changes).returning(credit_lots).cte("moved"))
+    moved = (sa.update(credit_lots)
+             .where(c.organization_id == wanted.c.organization_id, c.id == wanted.c.id, guard)
+             .values(changes)
+             .returning(credit_lots, credits.label("moved_credits"), wanted.c.booking_id.label("moved_for"))
+             .cte("moved"))
     e = credit_entries.c
     entry = sa.insert(credit_entries).from_select(
         [e.organization_id, e.client_id, e.package_id, e.lot_id, e.kind, e.credits, e.booking_id, e.actor_id,
          e.reason],
         sa.select(moved.c.organization_id, moved.c.client_id, moved.c.package_id, moved.c.id,
-                  sa.literal(move.value), credits, sa.bindparam("booking_id", type_=e.booking_id.type),
+                  sa.literal(move.value), moved.c.moved_credits, moved.c.moved_for,
                   sa.bindparam("actor_id", type_=e.actor_id.type), sa.bindparam("reason", type_=sa.Text)),
     ).cte("entry")
     # The package's credits left after the move (a reservation's answer says them): the statement reads its
@@ -67,6 +75,16 @@ def _move(move: Move) -> Prepared:
               .where(_lot_c.organization_id == moved.c.organization_id, _lot_c.package_id == moved.c.package_id,
                      _lot_c.id != moved.c.id).scalar_subquery())
     return Prepared(sa.select(moved, (moved.c.available + others).label("package_available")).add_cte(entry))
+
+
+@dataclass(frozen=True)
+class Take:
+    """One lot's share of `LedgerRepository.move_many`: so many credits, for a booking or none."""
+
+    organization_id: UUID
+    lot_id: UUID
+    credits: int
+    booking_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -125,10 +143,18 @@ class LedgerRepository:
     async def move(self, organization_id: UUID, lot_id: UUID, move: Move, credits: int, *, reason: str,
                    booking_id: UUID | None = None, actor_id: UUID | None = None) -> Moved | None:
         """Apply one move to a lot and record it; None (and nothing recorded) when the lot can't afford it."""
-        row = await _move(move).first(self._db, {
-            **match(organization_id=organization_id, id=lot_id), "credits": credits, "booking_id": booking_id,
+        return (await self.move_many(move, [Take(organization_id, lot_id, credits, booking_id)], reason=reason,
+                                     actor_id=actor_id)).get(lot_id)
+
+    async def move_many(self, move: Move, takes: list[Take], *, reason: str,
+                        actor_id: UUID | None = None) -> dict[UUID, Moved]:
+        """Apply moves of one kind, each to a different lot, and record them, in one statement; by lot, those
+        done. A lot that can't afford its move is left out, with nothing recorded."""
+        rows = await _move(move).all(self._db, {
+            "organizations": [t.organization_id for t in takes], "lots": [t.lot_id for t in takes],
+            "credits": [t.credits for t in takes], "bookings": [t.booking_id for t in takes],
             "actor_id": actor_id, "reason": reason})
-        return None if row is None else Moved(_lot(row), row["package_available"])
+        return {row["id"]: Moved(_lot(row), row["package_available"]) for row in rows}
 
     async def options(self, organization_id: UUID, client_id: UUID) -> list[LotOption]:
         """The client's lots that may pay for a class or explain a refusal.
