@@ -151,6 +151,17 @@ async def _handle(run: list[_Delivery], uow: UnitOfWork) -> None:
             await handler(d.event, d.meta, uow)
 
 
+def link_traces(span: trace.Span, deliveries: Iterable[_Delivery]) -> None:
+    """Link a batch's span to the trace of each message in it, if the span is recorded: reading every
+    message's `traceparent` for a span nobody receives is work for nothing, on every message."""
+    if not span.is_recording():
+        return
+    for d in deliveries:
+        context = trace.get_current_span(propagate.extract(d.headers)).get_span_context()
+        if context.is_valid:
+            span.add_link(context)
+
+
 class Consumers:
     """Runs a service's subscriptions: one durable pull consumer per stream, one loop each.
 
@@ -318,11 +329,9 @@ class Consumers:
         return [Received(d.meta.id, d.event.organization_id, d.meta.type) for d in deliveries if d.event.inbox]
 
     async def _handle_together(self, durable: str, deliveries: list[_Delivery]) -> None:
-        links = [trace.Link(span.get_span_context()) for span in
-                 (trace.get_current_span(propagate.extract(d.headers)) for d in deliveries)
-                 if span.get_span_context().is_valid]
-        with tracer.start_as_current_span(f"{durable} batch", kind=trace.SpanKind.CONSUMER, links=links,
-                                          attributes={"messaging.batch.message_count": len(deliveries)}):
+        with tracer.start_as_current_span(f"{durable} batch", kind=trace.SpanKind.CONSUMER,
+                                          attributes={"messaging.batch.message_count": len(deliveries)}) as span:
+            link_traces(span, deliveries)
             async with self._uow_factory() as uow:
                 fresh = await uow.claim_inbox(durable, self._received(deliveries))
                 todo = []
