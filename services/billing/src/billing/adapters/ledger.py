@@ -149,7 +149,12 @@ class LedgerRepository:
     async def move_many(self, move: Move, takes: list[Take], *, reason: str,
                         actor_id: UUID | None = None) -> dict[UUID, Moved]:
         """Apply moves of one kind, each to a different lot, and record them, in one statement; by lot, those
-        done. A lot that can't afford its move is left out, with nothing recorded."""
+        done. A lot that can't afford its move is left out, with nothing recorded.
+
+        The lots go in one order (by id), which is the order PostgreSQL's plan looks them up and locks them in
+        (the list, then each lot by its key): two batches over the same lots lock them alike rather than each
+        waiting for the other."""
+        takes = sorted(takes, key=lambda t: (t.organization_id, t.lot_id))
         rows = await _move(move).all(self._db, {
             "organizations": [t.organization_id for t in takes], "lots": [t.lot_id for t in takes],
             "credits": [t.credits for t in takes], "bookings": [t.booking_id for t in takes],
