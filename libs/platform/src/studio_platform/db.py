@@ -43,6 +43,14 @@ def match(prefix: str = "w_", **values: Any) -> dict[str, Any]:
     return {f"{prefix}{name}": value for name, value in values.items()}
 
 
+def given_rows(name: str, **columns: Any) -> sa.TableValuedAlias:
+    """A table `name` of rows given as one array per column, each array the parameter named as its column
+    (`unnest(:a, :b) AS name(a, b)`): any number of rows in one statement, compiled once. `columns`: each
+    column's SQL type."""
+    return (sa.func.unnest(*(sa.bindparam(column, type_=ARRAY(kind)) for column, kind in columns.items()))
+            .table_valued(*columns).render_derived(name=name))
+
+
 def xact_lock(key: sa.ColumnElement[str] | None = None) -> sa.ColumnElement[Any]:
     """`pg_advisory_xact_lock` on the text `key` (the parameter `:key` by default): held until the transaction
     ends, touching no row."""
@@ -186,7 +194,7 @@ def _raise_as_sqlalchemy(conn: sa.Connection, adapter: Any, error: Exception, sq
 
 
 _XACT_LOCK = Prepared(sa.select(xact_lock()))
-_keys = sa.func.unnest(sa.bindparam("keys", type_=ARRAY(sa.Text))).table_valued("key").render_derived(name="lock")
+_keys = given_rows("lock", key=sa.Text)
 # A scan of `unnest` takes the keys in the order they are given.
 _XACT_LOCKS = Prepared(sa.select(xact_lock(_keys.c.key)).select_from(_keys))
 
@@ -199,4 +207,4 @@ async def advisory_xact_lock(db: AsyncConnection, key: str) -> None:
 async def advisory_xact_locks(db: AsyncConnection, keys: Iterable[str]) -> None:
     """`advisory_xact_lock` on each of `keys`, in one statement and always in the same (sorted) order, so two
     transactions locking overlapping sets never hold one lock each while waiting for the other's."""
-    await _XACT_LOCKS.execute(db, {"keys": sorted(set(keys))})
+    await _XACT_LOCKS.execute(db, {"key": sorted(set(keys))})

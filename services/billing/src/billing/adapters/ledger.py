@@ -17,16 +17,17 @@ from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billing.adapters.tables import credit_entries, credit_lots, packages
 from billing.domain.allocation import LotOption
 from billing.domain.credits import FLOWS, TOTALS, Counters, CreditLot, LedgerEntry, Move, PackageBalance
-from studio_platform.db import Prepared, Row, match, matching
+from studio_platform.db import Prepared, Row, given_rows, match, matching
 
 _lot_c, _package_c = credit_lots.c, packages.c
+_UUID = PG_UUID(as_uuid=True)
 _COUNTERS = ("granted", "adjusted", "available", "held", "spent", "expired")
 
 
@@ -44,10 +45,7 @@ def _lot(row: Row) -> CreditLot:
 def _move(move: Move) -> Prepared:
     """One statement for moves of one kind, each on its own lot: every lot's conditional update, and its entry
     written from the row the update returns. A lot that cannot afford its move is left as it was."""
-    uuids = ARRAY(PG_UUID(as_uuid=True))
-    wanted = (sa.func.unnest(sa.bindparam("organizations", type_=uuids), sa.bindparam("lots", type_=uuids),
-                             sa.bindparam("credits", type_=ARRAY(sa.Integer)), sa.bindparam("bookings", type_=uuids))
-              .table_valued("organization_id", "id", "credits", "booking_id").render_derived(name="wanted"))
+    wanted = given_rows("wanted", organization_id=_UUID, id=_UUID, credits=sa.Integer, booking_id=_UUID)
     c, credits = credit_lots.c, wanted.c.credits
     if move in FLOWS:
         source, target = FLOWS[move]
@@ -102,9 +100,7 @@ _USABLE = sa.or_(_package_c.status == "active",
                  sa.and_(_package_c.status == "expired", sa.or_(_lot_c.available > 0, _lot_c.expired > 0)))
 _OPTIONS = Prepared(sa.select(*_OPTION_COLUMNS).join(packages, _OF_PACKAGE)
                     .where(matching(credit_lots, "organization_id", "client_id"), _USABLE))
-_clients = sa.func.unnest(sa.bindparam("organizations", type_=ARRAY(PG_UUID(as_uuid=True))),
-                          sa.bindparam("clients", type_=ARRAY(PG_UUID(as_uuid=True)))
-                          ).table_valued("organization_id", "client_id").render_derived(name="wanted")
+_clients = given_rows("wanted", organization_id=_UUID, client_id=_UUID)
 _OPTIONS_OF_CLIENTS = Prepared(
     sa.select(*_OPTION_COLUMNS, _lot_c.organization_id, _lot_c.client_id).join(packages, _OF_PACKAGE)
     .join(_clients, sa.and_(_clients.c.organization_id == _lot_c.organization_id,
@@ -156,8 +152,8 @@ class LedgerRepository:
         waiting for the other."""
         takes = sorted(takes, key=lambda t: (t.organization_id, t.lot_id))
         rows = await _move(move).all(self._db, {
-            "organizations": [t.organization_id for t in takes], "lots": [t.lot_id for t in takes],
-            "credits": [t.credits for t in takes], "bookings": [t.booking_id for t in takes],
+            "organization_id": [t.organization_id for t in takes], "id": [t.lot_id for t in takes],
+            "credits": [t.credits for t in takes], "booking_id": [t.booking_id for t in takes],
             "actor_id": actor_id, "reason": reason})
         return {row["id"]: Moved(_lot(row), row["package_available"]) for row in rows}
 
@@ -174,8 +170,8 @@ class LedgerRepository:
         """`options` of many (organization, client) at once, by (organization, client); none for one without."""
         wanted = list(clients)
         found: dict[tuple[UUID, UUID], list[LotOption]] = {}
-        for r in await _OPTIONS_OF_CLIENTS.all(self._db, {"organizations": [org for org, _ in wanted],
-                                                          "clients": [client for _, client in wanted]}):
+        for r in await _OPTIONS_OF_CLIENTS.all(self._db, {"organization_id": [org for org, _ in wanted],
+                                                          "client_id": [client for _, client in wanted]}):
             found.setdefault((r["organization_id"], r["client_id"]), []).append(_option(r))
         return found
 

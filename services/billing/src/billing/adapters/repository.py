@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,7 +16,7 @@ from billing.adapters.tables import packages, products, reservations
 from billing.domain.packages import ClientPackage
 from billing.domain.products import Money, Product
 from billing.domain.reservations import Reservation
-from studio_platform.db import Prepared, Row, advisory_xact_lock, advisory_xact_locks, match, matching
+from studio_platform.db import Prepared, Row, advisory_xact_lock, advisory_xact_locks, given_rows, match, matching
 from studio_platform.errors import Conflict
 
 _PACKAGE_COLUMNS = [f.name for f in fields(ClientPackage)]
@@ -144,14 +143,11 @@ _START_FIRST_USE = (sa.update(packages).where(matching(packages, "organization_i
                     .values(expires_at=sa.bindparam("n_expires_at")))
 # A reservation's statements run on asyncpg itself (see studio_platform.db).
 _RESERVATION = Prepared(sa.select(reservations).where(matching(reservations, "organization_id", "booking_id")))
-_bookings = sa.func.unnest(sa.bindparam("organizations", type_=ARRAY(PG_UUID(as_uuid=True))),
-                           sa.bindparam("bookings", type_=ARRAY(PG_UUID(as_uuid=True)))
-                           ).table_valued("organization_id", "booking_id").render_derived(name="wanted")
+_bookings = given_rows("wanted", organization_id=PG_UUID(as_uuid=True), booking_id=PG_UUID(as_uuid=True))
 _RESERVATIONS = Prepared(sa.select(reservations).join(_bookings, sa.and_(
     reservations.c.organization_id == _bookings.c.organization_id,
     reservations.c.booking_id == _bookings.c.booking_id)))
-_new = sa.func.unnest(*(sa.bindparam(name, type_=ARRAY(reservations.c[name].type)) for name in _RESERVATION_COLUMNS)
-                      ).table_valued(*_RESERVATION_COLUMNS).render_derived(name="new")
+_new = given_rows("new", **{name: reservations.c[name].type for name in _RESERVATION_COLUMNS})
 _ADD_RESERVATIONS = Prepared(sa.insert(reservations).from_select(_RESERVATION_COLUMNS, sa.select(_new)))
 
 
@@ -184,8 +180,8 @@ class ReservationRepository:
 
     async def get_all(self, bookings: list[tuple[UUID, UUID]]) -> dict[tuple[UUID, UUID], Reservation]:
         """The reservations of those (organization, booking) that have one, by (organization, booking)."""
-        rows = await _RESERVATIONS.all(self._db, {"organizations": [org for org, _ in bookings],
-                                                  "bookings": [booking for _, booking in bookings]})
+        rows = await _RESERVATIONS.all(self._db, {"organization_id": [org for org, _ in bookings],
+                                                  "booking_id": [booking for _, booking in bookings]})
         return {(row["organization_id"], row["booking_id"]): _reservation(row) for row in rows}
 
     async def add(self, reservation: Reservation) -> None:

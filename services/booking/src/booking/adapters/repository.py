@@ -17,8 +17,8 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from booking.adapters.tables import booking_policies, bookings, class_copies, members, suspensions, waitlist_entries
@@ -26,7 +26,7 @@ from booking.domain.bookings import ACTIVE, Booking
 from booking.domain.classes import BookableClass, Seats
 from booking.domain.policy import BookingPolicy
 from booking.domain.waitlist import WaitlistEntry
-from studio_platform.db import Prepared, Row, match, matching, xact_lock
+from studio_platform.db import Prepared, Row, given_rows, match, matching, xact_lock
 
 _CLASS_FIELDS = [f.name for f in fields(BookableClass)]
 _BOOKING_FIELDS = [f.name for f in fields(Booking) if f.name != "events"]
@@ -202,10 +202,8 @@ _SAVE = Prepared(_SAVE_BOOKING)
 
 # Bookings' confirmations, done by the database on those still pending: one statement for a whole batch of
 # billing's answers, with no read under lock before it. (A booking answered twice in the batch is updated once.)
-_answers = sa.func.unnest(sa.bindparam("organizations", type_=ARRAY(PG_UUID(as_uuid=True))),
-                          sa.bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))),
-                          sa.bindparam("packages", type_=ARRAY(PG_UUID(as_uuid=True)))
-                          ).table_valued("organization_id", "id", "package_id").render_derived(name="answer")
+_answers = given_rows("answer", organization_id=PG_UUID(as_uuid=True), id=PG_UUID(as_uuid=True),
+                      package_id=PG_UUID(as_uuid=True))
 _CONFIRM_PENDING = Prepared(
     sa.update(bookings).where(_b.organization_id == _answers.c.organization_id, _b.id == _answers.c.id,
                               _b.status == "pending")
@@ -280,8 +278,8 @@ class BookingRepository:
         package paying) each. The bookings confirmed, each with its change queued to publish; the others (not
         pending, or not there) are left as they were."""
         rows = await _CONFIRM_PENDING.all(self._db, {
-            "organizations": [a[0] for a in answers], "ids": [a[1] for a in answers],
-            "packages": [a[2] for a in answers], "v_confirmed_at": at})
+            "organization_id": [a[0] for a in answers], "id": [a[1] for a in answers],
+            "package_id": [a[2] for a in answers], "v_confirmed_at": at})
         confirmed = [self._from(row) for row in rows]
         for booking in confirmed:
             booking.events.append("confirmed")

@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,7 +16,7 @@ from scheduling.adapters.tables import class_sessions, class_types, members, stu
 from scheduling.domain.browse import BrowseQuery
 from scheduling.domain.directory import Member, Studio
 from scheduling.domain.model import ClassSession, ClassType, SeatCount
-from studio_platform.db import Prepared
+from studio_platform.db import Prepared, given_rows
 from studio_platform.errors import Conflict
 
 _SESSION_COLUMNS = [c.name for c in class_sessions.c if c.name not in ("created_at", "updated_at", "seats_version")]
@@ -140,8 +140,7 @@ class ClassSessionRepository:
 # studio_platform.db), one row per class (the same class twice would be updated once, by either row).
 _SEAT_COUNT = {"organization_id": PG_UUID(as_uuid=True), "class_id": PG_UUID(as_uuid=True), "booked": sa.Integer,
                "waitlisted": sa.Integer, "seats_version": sa.BigInteger}
-_counts = sa.func.unnest(*(sa.bindparam(name, type_=ARRAY(kind)) for name, kind in _SEAT_COUNT.items())
-                         ).table_valued(*_SEAT_COUNT).render_derived(name="count")
+_counts = given_rows("count", **_SEAT_COUNT)
 _RECORD_SEATS = Prepared(sa.update(class_sessions)
                          .where(class_sessions.c.organization_id == _counts.c.organization_id,
                                 class_sessions.c.id == _counts.c.class_id,
