@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 
-from studio_platform.db import Prepared
+from studio_platform.db import Prepared, given_rows, looked_up
 from studio_platform.uow import UnitOfWork
 
 _md = sa.MetaData()
@@ -209,3 +209,49 @@ async def test_locks_taken_together_are_the_locks_taken_one_by_one(engine):
             await asyncio.wait_for(waiting, 5)
             await advisory_xact_locks(waiter, ["b:2"])  # and the other is free too
             await waiter.rollback()
+
+
+RENAME = Prepared(sa.update(THINGS).where(THINGS.c.id == sa.bindparam("w_id"), THINGS.c.name != "kept")
+                  .values(name=sa.bindparam("n_name", type_=sa.Text)).returning(THINGS.c.id, THINGS.c.name))
+
+
+async def test_a_statement_run_for_many_params_returns_every_runs_rows_in_the_units_transaction(engine):
+    first, kept = thing("first"), thing("kept")
+    async with UnitOfWork(engine, source="/tests") as uow:
+        await ADD.all(uow.db, first)
+        await ADD.all(uow.db, kept)
+        assert await RENAME.many(uow.db, []) == []
+        renamed = await RENAME.many(uow.db, [{"w_id": first["id"], "n_name": "outer"},
+                                             {"w_id": kept["id"], "n_name": "inner"},  # its condition fails
+                                             {"w_id": uuid.uuid4(), "n_name": "inner"}])  # no such row
+        assert [(r["id"], r["name"]) for r in renamed] == [(first["id"], "outer")]
+        await uow.rollback()
+    assert await names(engine) == [], "the runs were inside the unit's transaction"
+
+
+# The cached-plan trap `looked_up` avoids: a statement run on a connection while its table is small gets a plan
+# for a small table, which PostgreSQL keeps as the table grows (until its next ANALYZE).
+_given = given_rows("given", id=PG_UUID(as_uuid=True))
+_JOINED = Prepared(sa.select(THINGS.c.name).select_from(_given.join(THINGS, THINGS.c.id == _given.c.id)))
+_found = looked_up(sa.select(THINGS.c.name).where(THINGS.c.id == _given.c.id), "found")
+_LOOKED_UP = Prepared(sa.select(_found.c.name).select_from(_given.join(_found, sa.true())))
+_SCANS = sa.text("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'things'")
+
+
+@pytest.mark.parametrize(("statement", "by_index"), [(_LOOKED_UP, True), (_JOINED, False)], ids=["looked up", "joined"])
+async def test_rows_looked_up_by_key_are_found_by_index_after_the_table_grew(engine, statement, by_index):
+    ids = [uuid.uuid4() for _ in range(10)]
+    async with engine.connect() as conn:
+        for _ in range(8):  # past the runs PostgreSQL plans one by one: the plan is cached for the empty table
+            assert await statement.all(conn, {"id": ids}) == []
+        await conn.commit()
+        await conn.execute(sa.text("INSERT INTO things (id, name) SELECT gen_random_uuid(), 'filler' "
+                                   "FROM generate_series(1, 20000)"))
+        await conn.execute(sa.insert(THINGS).values(id=ids[3], name="wanted"))
+        await conn.commit()
+        before = (await conn.execute(_SCANS)).one()  # counts not yet reported (of earlier transactions too)
+        assert [r["name"] for r in await statement.all(conn, {"id": ids})] == ["wanted"]
+        after = (await conn.execute(_SCANS)).one()
+        seq_scans, index_scans = after[0] - before[0], after[1] - before[1]
+        assert (seq_scans == 0 and index_scans > 0) is by_index, (seq_scans, index_scans)
+        await conn.rollback()

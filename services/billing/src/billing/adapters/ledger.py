@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from billing.adapters.tables import credit_entries, credit_lots, packages
 from billing.domain.allocation import LotOption
 from billing.domain.credits import FLOWS, TOTALS, Counters, CreditLot, LedgerEntry, Move, PackageBalance
-from studio_platform.db import Prepared, Row, given_rows, match, matching
+from studio_platform.db import Prepared, Row, given_rows, looked_up, match, matching
 
 _lot_c, _package_c = credit_lots.c, packages.c
 _UUID = PG_UUID(as_uuid=True)
@@ -101,11 +101,11 @@ _USABLE = sa.or_(_package_c.status == "active",
 _OPTIONS = Prepared(sa.select(*_OPTION_COLUMNS).join(packages, _OF_PACKAGE)
                     .where(matching(credit_lots, "organization_id", "client_id"), _USABLE))
 _clients = given_rows("wanted", organization_id=_UUID, client_id=_UUID)
-_OPTIONS_OF_CLIENTS = Prepared(
+_options_of_client = looked_up(
     sa.select(*_OPTION_COLUMNS, _lot_c.organization_id, _lot_c.client_id).join(packages, _OF_PACKAGE)
-    .join(_clients, sa.and_(_clients.c.organization_id == _lot_c.organization_id,
-                            _clients.c.client_id == _lot_c.client_id))
-    .where(_USABLE))
+    .where(_lot_c.organization_id == _clients.c.organization_id, _lot_c.client_id == _clients.c.client_id, _USABLE),
+    "options")
+_OPTIONS_OF_CLIENTS = Prepared(sa.select(_options_of_client).select_from(_clients.join(_options_of_client, sa.true())))
 
 
 def _option(r: Row) -> LotOption:

@@ -16,7 +16,16 @@ from billing.adapters.tables import packages, products, reservations
 from billing.domain.packages import ClientPackage
 from billing.domain.products import Money, Product
 from billing.domain.reservations import Reservation
-from studio_platform.db import Prepared, Row, advisory_xact_lock, advisory_xact_locks, given_rows, match, matching
+from studio_platform.db import (
+    Prepared,
+    Row,
+    advisory_xact_lock,
+    advisory_xact_locks,
+    given_rows,
+    looked_up,
+    match,
+    matching,
+)
 from studio_platform.errors import Conflict
 
 _PACKAGE_COLUMNS = [f.name for f in fields(ClientPackage)]
@@ -144,9 +153,9 @@ _START_FIRST_USE = (sa.update(packages).where(matching(packages, "organization_i
 # A reservation's statements run on asyncpg itself (see studio_platform.db).
 _RESERVATION = Prepared(sa.select(reservations).where(matching(reservations, "organization_id", "booking_id")))
 _bookings = given_rows("wanted", organization_id=PG_UUID(as_uuid=True), booking_id=PG_UUID(as_uuid=True))
-_RESERVATIONS = Prepared(sa.select(reservations).join(_bookings, sa.and_(
-    reservations.c.organization_id == _bookings.c.organization_id,
-    reservations.c.booking_id == _bookings.c.booking_id)))
+_found = looked_up(sa.select(reservations).where(reservations.c.organization_id == _bookings.c.organization_id,
+                                                 reservations.c.booking_id == _bookings.c.booking_id), "found")
+_RESERVATIONS = Prepared(sa.select(_found).select_from(_bookings.join(_found, sa.true())))
 _new = given_rows("new", **{name: reservations.c[name].type for name in _RESERVATION_COLUMNS})
 _ADD_RESERVATIONS = Prepared(sa.insert(reservations).from_select(_RESERVATION_COLUMNS, sa.select(_new)))
 

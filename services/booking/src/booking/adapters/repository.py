@@ -17,7 +17,6 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,7 +25,7 @@ from booking.domain.bookings import ACTIVE, Booking
 from booking.domain.classes import BookableClass, Seats
 from booking.domain.policy import BookingPolicy
 from booking.domain.waitlist import WaitlistEntry
-from studio_platform.db import Prepared, Row, given_rows, match, matching, xact_lock
+from studio_platform.db import Prepared, Row, match, matching, xact_lock
 
 _CLASS_FIELDS = [f.name for f in fields(BookableClass)]
 _BOOKING_FIELDS = [f.name for f in fields(Booking) if f.name != "events"]
@@ -200,14 +199,13 @@ _ADD_HOLDING_SEAT = Prepared(sa.select(_HELD).add_cte(_added_if(_HELD)))
 _SAVE_FREEING_SEAT = Prepared(_seat_change("held", False, besides_saved=True).add_cte(_SAVE_BOOKING.cte("saved")))
 _SAVE = Prepared(_SAVE_BOOKING)
 
-# Bookings' confirmations, done by the database on those still pending: one statement for a whole batch of
-# billing's answers, with no read under lock before it. (A booking answered twice in the batch is updated once.)
-_answers = given_rows("answer", organization_id=PG_UUID(as_uuid=True), id=PG_UUID(as_uuid=True),
-                      package_id=PG_UUID(as_uuid=True))
+# Bookings' confirmations, done by the database on those still pending: one statement a booking, a whole
+# batch of billing's answers sent at once, with no read under lock before it. (A booking answered twice in the
+# batch is updated once.)
 _CONFIRM_PENDING = Prepared(
-    sa.update(bookings).where(_b.organization_id == _answers.c.organization_id, _b.id == _answers.c.id,
-                              _b.status == "pending")
-    .values(status="confirmed", package_id=_answers.c.package_id, confirmed_at=_BOOKING_VALUES["confirmed_at"])
+    sa.update(bookings).where(matching(bookings, "organization_id", "id"), _b.status == "pending")
+    .values(status="confirmed", package_id=sa.bindparam("n_package_id", type_=_b.package_id.type),
+            confirmed_at=_BOOKING_VALUES["confirmed_at"])
     .returning(bookings))
 
 
@@ -277,9 +275,9 @@ class BookingRepository:
         """Confirm, in one statement, those of the bookings still pending; `answers`: (organization, booking,
         package paying) each. The bookings confirmed, each with its change queued to publish; the others (not
         pending, or not there) are left as they were."""
-        rows = await _CONFIRM_PENDING.all(self._db, {
-            "organization_id": [a[0] for a in answers], "id": [a[1] for a in answers],
-            "package_id": [a[2] for a in answers], "v_confirmed_at": at})
+        rows = await _CONFIRM_PENDING.many(self._db, [
+            {**match(organization_id=org, id=booking), "n_package_id": package, "v_confirmed_at": at}
+            for org, booking, package in answers])
         confirmed = [self._from(row) for row in rows]
         for booking in confirmed:
             booking.events.append("confirmed")
