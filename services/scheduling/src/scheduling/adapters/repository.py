@@ -7,7 +7,6 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,7 +15,7 @@ from scheduling.adapters.tables import class_sessions, class_types, members, stu
 from scheduling.domain.browse import BrowseQuery
 from scheduling.domain.directory import Member, Studio
 from scheduling.domain.model import ClassSession, ClassType, SeatCount
-from studio_platform.db import Prepared, given_rows
+from studio_platform.db import Prepared
 from studio_platform.errors import Conflict
 
 _SESSION_COLUMNS = [c.name for c in class_sessions.c if c.name not in ("created_at", "updated_at", "seats_version")]
@@ -132,21 +131,19 @@ class ClassSessionRepository:
         return [_session_from_row(r) for r in await self._db.execute(stmt)]
 
     async def record_seats(self, counts: list[SeatCount]) -> None:
-        """Booking's latest counts, in one statement; a class that already has a newer one keeps it."""
-        await _RECORD_SEATS.execute(self._db, {name: [getattr(c, name) for c in counts] for name in _SEAT_COUNT})
+        """Booking's latest counts, sent together; a class that already has a newer one keeps it."""
+        await _RECORD_SEATS.many(self._db, [{name: getattr(c, name) for name in _SEAT_COUNT} for c in counts])
 
 
 # Every change of seats in booking comes here, a consumer's batch at a time: run on asyncpg itself (see
-# studio_platform.db), one row per class (the same class twice would be updated once, by either row).
-_SEAT_COUNT = {"organization_id": PG_UUID(as_uuid=True), "class_id": PG_UUID(as_uuid=True), "booked": sa.Integer,
-               "waitlisted": sa.Integer, "seats_version": sa.BigInteger}
-_counts = given_rows("count", **_SEAT_COUNT)
+# studio_platform.db), one statement per class, found by key (D17).
+_SEAT_COUNT = ("organization_id", "class_id", "booked", "waitlisted", "seats_version")
 _RECORD_SEATS = Prepared(sa.update(class_sessions)
-                         .where(class_sessions.c.organization_id == _counts.c.organization_id,
-                                class_sessions.c.id == _counts.c.class_id,
-                                class_sessions.c.seats_version < _counts.c.seats_version)
-                         .values(booked=_counts.c.booked, waitlisted=_counts.c.waitlisted,
-                                 seats_version=_counts.c.seats_version))
+                         .where(class_sessions.c.organization_id == sa.bindparam("organization_id"),
+                                class_sessions.c.id == sa.bindparam("class_id"),
+                                class_sessions.c.seats_version < sa.bindparam("seats_version"))
+                         .values(booked=sa.bindparam("booked"), waitlisted=sa.bindparam("waitlisted"),
+                                 seats_version=sa.bindparam("seats_version")))
 
 
 class DirectoryRepository:
