@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from booking.adapters.tables import booking_policies, bookings, class_copies, members, suspensions, waitlist_entries
 from booking.domain.bookings import ACTIVE, Booking
-from booking.domain.classes import BookableClass, Seats
+from booking.domain.classes import BookableClass, Seats, seats_left
 from booking.domain.policy import BookingPolicy
 from booking.domain.waitlist import WaitlistEntry
 from studio_platform.db import Prepared, Row, match, matching, xact_lock
@@ -74,13 +74,17 @@ class FirstLook:
     them costs a read of the class's bookings that a refusal does not need."""
 
     cls: BookableClass
-    seats_left: int
+    held: int
     waitlisted: int
     seats_version: int
     policy: BookingPolicy  # the studio's, or the default
     booked: Booking | None  # the client's active booking of this class, if any
     earlier: Booking | None  # the client's booking made with the same Idempotency-Key, if any (of any class)
     suspended_until: datetime | None  # when the client's suspension ends, if they are suspended
+
+    @property
+    def seats_left(self) -> int:
+        return seats_left(self.cls.capacity, self.held)
 
 
 def _clients(alias: str, *where: Callable[[sa.Alias], sa.ColumnElement[bool]]) -> sa.Lateral:
@@ -161,7 +165,7 @@ class ClassRepository:
             return None
         policy = (default_policy if row["policy_studio_id"] is None
                   else BookingPolicy(**{k: row[f"policy_{k}"] for k in _POLICY_FIELDS}))
-        return FirstLook(_class(row), max(0, row["capacity"] - row["held"]), row["waitlisted"], row["seats_version"],
+        return FirstLook(_class(row), row["held"], row["waitlisted"], row["seats_version"],
                          policy, _booking_in(row, "mine_"), _booking_in(row, "earlier_"), row["suspended_until"])
 
     async def seats(self, organization_id: UUID, class_id: UUID) -> Seats | None:
@@ -272,9 +276,9 @@ class BookingRepository:
         await _SAVE.execute(self._db, self._params(booking))
 
     async def confirm_pending(self, answers: list[tuple[UUID, UUID, UUID]], at: datetime) -> list[Booking]:
-        """Confirm, in one statement, those of the bookings still pending; `answers`: (organization, booking,
-        package paying) each. The bookings confirmed, each with its change queued to publish; the others (not
-        pending, or not there) are left as they were."""
+        """Confirm those of the bookings still pending, one statement each, sent together; `answers`:
+        (organization, booking, package paying) each. The bookings confirmed, each with its change queued to
+        publish; the others (not pending, or not there) are left as they were."""
         rows = await _CONFIRM_PENDING.many(self._db, [
             {**match(organization_id=org, id=booking), "n_package_id": package, "v_confirmed_at": at}
             for org, booking, package in answers])

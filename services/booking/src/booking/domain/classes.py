@@ -42,7 +42,12 @@ class Seats:
 
     @property
     def left(self) -> int:
-        return max(0, self.capacity - self.held)
+        return seats_left(self.capacity, self.held)
+
+
+def seats_left(capacity: int, held: int) -> int:
+    """Seats still to take: none when more are held than the class has (its capacity was lowered)."""
+    return max(0, capacity - held)
 
 
 def registration_open(cls: BookableClass, now: datetime) -> bool:
