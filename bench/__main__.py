@@ -7,8 +7,9 @@ PostgreSQL and the same data, driven by the same load generator with the same re
 - flash sale: every client (one credit each) books the one class of 20 at concurrency 200;
 - steady: each client books 10 classes of 50 (20,000 bookings at full scale), concurrency 64.
 
-Each run starts when the machine is quiet again, baseline first. Exit status 1 only when a
-correctness check fails; the performance targets are reported, met or not.
+Each run starts when the machine is quiet again, baseline first; the steady scenario runs in halves,
+baseline, platform, platform, baseline, so that a drift in the machine's speed favours neither. Exit
+status 1 only when a correctness check fails; the performance targets are reported, met or not.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -113,6 +115,15 @@ class BaselineServer:
                 self.process.wait()
 
 
+@dataclass(frozen=True)
+class Part:
+    """A run of calls by one system, with the CPU seconds each process spent over `window` seconds."""
+
+    run: Run
+    spent: dict[str, float]
+    window: float
+
+
 class Bench:
     def __init__(self, stack: Stack, base: BaselineServer, args: argparse.Namespace) -> None:
         self.stack, self.base, self.args = stack, base, args
@@ -141,8 +152,9 @@ class Bench:
         if (waited := time.monotonic() - started) > 1.5:
             print(f"   (waited {waited:.0f} s for the systems under test to go idle)")
 
-    async def drive(self, scenario: str, system: str, url: str, calls: list[Call], concurrency: int,
-                    org: uuid.UUID) -> Run:
+    async def drive(self, system: str, url: str, calls: list[Call], concurrency: int, org: uuid.UUID,
+                    part: str = "") -> Part:
+        """One run of `calls`, with the CPU each process spent on it (the work it left behind included)."""
         await self.quiet()
         settled = None
         if system == "platform":  # 202s are read back once booking has no pending saga left
@@ -151,13 +163,23 @@ class Bench:
         run = await LoadGenerator(url, concurrency=concurrency, settled=settled).run(calls)
         await self.quiet()  # the work the run left behind (events still being consumed) counts too
         spent, window = self.meter.since(before), time.monotonic() - window
+        if part:
+            print(f"   {system:<9} {part}: {len(calls)} requests in {run.wall:.1f} s, "
+                  f"{run.summary()['confirmed_per_s']:.0f} confirmed per second, "
+                  f"{sum(v for k, v in spent.items() if k != 'other') / len(calls) * 1000:.2f} ms of CPU each")
+        return Part(run, spent, window)
+
+    def record(self, scenario: str, system: str, parts: list[Part]) -> Run:
+        """The figures of a system's run in a scenario (its parts joined), printed and kept for the table."""
+        run = parts[0].run if len(parts) == 1 else Run.joined([p.run for p in parts])
+        spent = {name: sum(p.spent.get(name, 0.0) for p in parts) for name in parts[0].spent}
         figures = run.summary()
         figures["cpu"] = spent
-        figures["others"] = spent["other"] / (window * (os.cpu_count() or 1))
+        figures["others"] = spent["other"] / (sum(p.window for p in parts) * (os.cpu_count() or 1))
         self.results.setdefault(scenario, {})[system] = figures
         # Shared machines happen: say how much of it other processes took meanwhile.
         others = figures["others"]
-        print(f"   {system:<9} {len(calls)} requests in {run.wall:.1f} s: {figures['finals']}; "
+        print(f"   {system:<9} {len(run.outcomes)} requests in {run.wall:.1f} s: {figures['finals']}; "
               f"answer p99 {figures['answer_p99'] * 1000:.0f} ms; loadgen CPU {run.cpu_share:.0%}; "
               f"other processes took {others:.0%} of the machine")
         # Which answers make the tail: a sale's winners wait for their credit, the rest are refused.
@@ -214,7 +236,7 @@ class Bench:
         lesson = studio.flash
         calls = [Call("POST", f"/v1/classes/{lesson.id}/bookings", c.headers, key=c.id) for c in studio.clients]
         for system, url in (("baseline", self.base.url), ("platform", self.stack.gateway_url)):
-            run = await self.drive("flash", system, url, calls, FLASH_CONCURRENCY, studio.org)
+            run = self.record("flash", system, [await self.drive(system, url, calls, FLASH_CONCURRENCY, studio.org)])
             self.check(run.count("confirmed") == lesson.capacity,
                        f"{system}: exactly {lesson.capacity} confirmed (got {run.count('confirmed')})")
         await self.invariants(studio, base_db)
@@ -232,8 +254,17 @@ class Bench:
         random.Random(7).shuffle(plan)  # the same order for both systems
         calls = [Call("POST", f"/v1/classes/{lesson.id}/bookings", c.headers, key=(c.id, lesson.id))
                  for c, lesson in plan]
-        for system, url in (("baseline", self.base.url), ("platform", self.stack.gateway_url)):
-            run = await self.drive("steady", system, url, calls, STEADY_CONCURRENCY, studio.org)
+        # In halves, baseline, platform, platform, baseline: a machine whose speed drifts while the scenario
+        # runs (a shared host's often does, by a tenth over a minute or two) then favours neither system.
+        urls = {"baseline": self.base.url, "platform": self.stack.gateway_url}
+        halves = {"first half": calls[:len(calls) // 2], "second half": calls[len(calls) // 2:]}
+        parts: dict[str, list[Part]] = {"baseline": [], "platform": []}
+        for system, half in (("baseline", "first half"), ("platform", "first half"), ("platform", "second half"),
+                             ("baseline", "second half")):
+            parts[system].append(await self.drive(system, urls[system], halves[half], STEADY_CONCURRENCY,
+                                                  studio.org, half))
+        for system in ("baseline", "platform"):
+            run = self.record("steady", system, parts[system])
             odd = {o.final for o in run.outcomes} - REFUSED - {"confirmed"}
             timed_out = f", {run.count('failed')} of them as timed out" if run.count("failed") else ""
             self.check(not odd, f"{system}: every booking ended confirmed or refused{timed_out}"

@@ -53,6 +53,23 @@ class Run:
     wall: float
     cpu: float  # this process's CPU seconds over the run (user + system, all threads)
     polls: int = 0  # reads of pending bookings after the run
+    # From the first request to the last confirmation, summed over the parts of a run driven in parts
+    # (`joined`); None for one part, whose outcomes tell it.
+    busy: float | None = None
+
+    @staticmethod
+    def joined(parts: list[Run]) -> Run:
+        """One run of parts driven apart: their times add up, the pauses between them do not count."""
+        return Run([o for part in parts for o in part.outcomes], sum(part.wall for part in parts),
+                   sum(part.cpu for part in parts), sum(part.polls for part in parts),
+                   sum(part.span() for part in parts))
+
+    def span(self) -> float:
+        """Seconds from the first request to the last confirmation (to the first request when none)."""
+        if self.busy is not None:
+            return self.busy
+        first = min((o.start for o in self.outcomes), default=0.0)
+        return max((o.confirmed for o in self.outcomes if o.confirmed is not None), default=first) - first
 
     @property
     def cpu_share(self) -> float:
@@ -64,8 +81,7 @@ class Run:
     def summary(self) -> dict[str, Any]:
         answers = [o.latency for o in self.outcomes if o.status]
         confirmed = [o for o in self.outcomes if o.confirmed is not None]
-        first = min((o.start for o in self.outcomes), default=0.0)
-        done = max((o.confirmed for o in confirmed), default=first)
+        span = self.span()
         to_confirm = [o.confirmed - o.start for o in confirmed]  # type: ignore[operator]
         return {
             "requests": len(self.outcomes),
@@ -76,7 +92,7 @@ class Run:
             "answer_p99": percentile(answers, 99), "answer_max": max(answers, default=0.0),
             "confirmed": len(confirmed),
             # Confirmed bookings over the time from the first request to the last confirmation.
-            "confirmed_per_s": len(confirmed) / (done - first) if done > first else 0.0,
+            "confirmed_per_s": len(confirmed) / span if span > 0 else 0.0,
             "confirm_p50": percentile(to_confirm, 50), "confirm_p95": percentile(to_confirm, 95),
             "confirm_p99": percentile(to_confirm, 99),
             "wall": self.wall, "cpu_share": self.cpu_share, "polls": self.polls,

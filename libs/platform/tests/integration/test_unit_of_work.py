@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from studio_contracts.scheduling import ClassTypeCreated
+from studio_platform import inbox
 from studio_platform.outbox import OUTBOX
 from studio_platform.uow import UnitOfWork
 
@@ -119,3 +120,15 @@ async def test_a_reading_unit_opens_no_transaction(database):
     async with uow:
         first, second = await two_clock_readings()
     assert first == second  # the transaction's start, for both
+
+
+async def test_claiming_no_events_costs_no_statement(database):
+    """A consumer's batch of events that keep no inbox (snapshots by version) claims nothing: no round trip,
+    so the unit has not even begun its transaction."""
+    _, engine = database
+    async with UnitOfWork(engine, source="/tests") as uow:
+        assert await uow.claim_inbox("tests", []) == set()
+        assert not uow.db.in_transaction()
+        event = inbox.Received(uuid.uuid4(), uuid.uuid4(), "test.event.v1")
+        assert await uow.claim_inbox("tests", [event]) == {event.id}
+        assert await uow.claim_inbox("tests", [event]) == set()  # claimed once per consumer
