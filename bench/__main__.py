@@ -171,7 +171,7 @@ class Bench:
 
     def record(self, scenario: str, system: str, parts: list[Part]) -> Run:
         """The figures of a system's run in a scenario (its parts joined), printed and kept for the table."""
-        run = parts[0].run if len(parts) == 1 else Run.joined([p.run for p in parts])
+        run = Run.joined([p.run for p in parts])
         spent = {name: sum(p.spent.get(name, 0.0) for p in parts) for name in parts[0].spent}
         figures = run.summary()
         figures["cpu"] = spent

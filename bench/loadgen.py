@@ -53,8 +53,8 @@ class Run:
     wall: float
     cpu: float  # this process's CPU seconds over the run (user + system, all threads)
     polls: int = 0  # reads of pending bookings after the run
-    # From the first request to the last confirmation, summed over the parts of a run driven in parts
-    # (`joined`); None for one part, whose outcomes tell it.
+    # From the first request to the last confirmation, summed over the parts of a joined run (`joined`);
+    # None for a run driven at once, whose outcomes tell it.
     busy: float | None = None
 
     @staticmethod

@@ -14,6 +14,7 @@ def test_a_run_in_parts_counts_each_part_from_its_first_request_to_its_last_conf
     first = Run([booked(100.0, 100.5), booked(100.2, 101.0), booked(100.4, None)], wall=1.0, cpu=0.2, polls=1)
     second = Run([booked(500.0, 500.4), booked(500.1, 502.0)], wall=2.0, cpu=0.3)
     assert first.span() == 1.0 and second.span() == 2.0
+    assert Run.joined([first]).summary() == first.summary()  # a run driven at once, joined alone, is itself
 
     joined = Run.joined([first, second])
     figures = joined.summary()
