@@ -20,8 +20,9 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     type: ClassVar[str]
-    # Consumers record each event id in their inbox and drop repeats. A repeating schedule's
-    # ticks all carry one id, so tick events opt out (their handlers are idempotent instead).
+    # Consumers record each event id in their inbox and drop repeats. Types whose handlers are idempotent
+    # without it opt out: a repeating schedule's ticks (they all carry one id) and snapshots applied only
+    # when newer by version (an inbox row per snapshot would be work for nothing).
     inbox: ClassVar[bool] = True
     organization_id: UUID
 

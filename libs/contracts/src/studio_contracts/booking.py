@@ -102,6 +102,7 @@ class ClassAvailabilityChanged(Event):
     """
 
     type = "booking.class.availability_changed.v1"
+    inbox = False  # a snapshot: apply it only when its seats_version is newer
     class_id: UUID
     studio_id: UUID
     capacity: int

@@ -27,8 +27,8 @@ ASYNCAPI_VERSION = "3.0.0"
 CATALOGUE_VERSION = "1.0.0"
 HEADERS_TRAIT = "cloudEvents"
 REGENERATE = "python -m studio_contracts.catalogue docs/"
-NO_INBOX = ("Several messages of this type share one ce-id (a repeating schedule), so consumers do not "
-            "deduplicate it by id; its handlers must be idempotent.")
+NO_INBOX = ("Consumers do not deduplicate this type by ce-id: its handlers must be idempotent (a repeating "
+            "schedule's messages share one ce-id; a snapshot is applied only when newer by its version).")
 
 # The CloudEvents 1.0 binary-mode headers every event carries (see studio_platform.envelope).
 HEADERS: dict[str, dict[str, Any]] = {

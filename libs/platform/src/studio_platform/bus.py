@@ -113,10 +113,16 @@ async def ensure_repeating_schedule(js: JetStreamContext, event: Event, *, every
 
 @dataclass
 class Subscription:
-    """What one service handles from one stream: event class -> handler(event, meta, uow)."""
+    """What one service handles from one stream: event class -> handler(event, meta, uow).
+
+    `gather_seconds`: for events nobody waits on, whose handling is one statement for many (snapshots kept
+    by version, say), how long to wait after the first message for more, up to `batch_size`, so a busy
+    stream is handled in a few big batches rather than many small ones."""
 
     stream: str
     handlers: Mapping[type[Event], Handler | Batch] = field(default_factory=dict)
+    gather_seconds: float = 0.0
+    batch_size: int | None = None  # the service's consumer batch size unless set
 
 
 def _backoff(delivered: int) -> float:
@@ -235,9 +241,10 @@ class Consumers:
             return
         if pulls is None:
             return
+        batch_size = subscription.batch_size or self._batch_size
         try:
             while not self._stopping:
-                await self._pull_and_handle(durable, by_type, pulls)
+                await self._pull_and_handle(durable, by_type, pulls, batch_size, subscription.gather_seconds)
         except nats.errors.ConnectionClosedError:
             return
         finally:
@@ -259,9 +266,9 @@ class Consumers:
         return None
 
     async def _pull_and_handle(self, durable: str, by_type: Mapping[str, Handler | Batch],
-                               pulls: JetStreamContext.PullSubscription) -> None:
+                               pulls: JetStreamContext.PullSubscription, batch_size: int, gather: float) -> None:
         try:
-            msgs = await self._pull(pulls)
+            msgs = await self._pull(pulls, batch_size, gather)
         except TimeoutError:  # nothing waiting (nats-py raises its own TimeoutError or asyncio's)
             return
         except nats.errors.ConnectionClosedError:
@@ -275,14 +282,22 @@ class Consumers:
         except Exception:
             log.exception("handling a batch on %s failed; its messages come back after ack_wait", durable)
 
-    async def _pull(self, pulls: JetStreamContext.PullSubscription) -> list[Msg]:
-        """The first message as soon as it comes, with those waiting behind it, up to the batch size.
+    async def _pull(self, pulls: JetStreamContext.PullSubscription, batch_size: int, gather: float) -> list[Msg]:
+        """The first message as soon as it comes, with those waiting behind it (or, when gathering, those that
+        come within `gather` seconds), up to the batch size.
 
         nats-py's fetch of several messages can hold the first until its pull expires, waiting for
         more; so one message is pulled first, and the rest only as many as the server says are waiting.
         """
         msgs = await pulls.fetch(batch=1, timeout=self._pull_seconds)
-        waiting = min(msgs[-1].metadata.num_pending, self._batch_size - 1)
+        if gather > 0:
+            await asyncio.sleep(gather)
+            # A pull that expires: the server answers with what has come meanwhile (a pull without expiry,
+            # as below, would be left waiting on the server if another replica took them all).
+            with contextlib.suppress(TimeoutError):
+                msgs += await pulls.fetch(batch=batch_size - 1, timeout=_REST_OF_BATCH_SECONDS)
+            return msgs
+        waiting = min(msgs[-1].metadata.num_pending, batch_size - 1)
         if waiting > 0:
             # Without a timeout nats-py's pull carries no expiry, so the server answers at once with what it
             # has, fewer if it has fewer; with one, it holds the pull open for the rest until it expires.

@@ -36,13 +36,13 @@ async def rows_of(engine, table, org) -> int:
 
 
 @contextlib.asynccontextmanager
-async def running_consumers(nats_url, engine, handlers, *, max_deliver=5, waiting=()):
+async def running_consumers(nats_url, engine, handlers, *, max_deliver=5, waiting=(), gather_seconds=0.0):
     """Consumers from now on; `waiting` events are published after the durable exists and before it pulls."""
     nc = await nats.connect(nats_url)
     consumers = Consumers(service=f"t{uuid.uuid4().hex[:8]}-platform",
                           uow_factory=lambda: UnitOfWork(engine, source="/tests"), js=nc.jetstream,
                           max_deliver=max_deliver, ack_wait_seconds=5, start="new")
-    subscription = Subscription(stream="SCHEDULING", handlers=handlers)
+    subscription = Subscription(stream="SCHEDULING", handlers=handlers, gather_seconds=gather_seconds)
     await consumers.provision(nc.jetstream(), subscription)
     for out in waiting:
         await nc.jetstream().publish(out.nats_subject, out.data, headers=out.headers())
@@ -139,6 +139,25 @@ async def test_a_batch_handler_takes_each_run_of_its_events_at_once_in_stream_or
     assert [event_id for call in calls for event_id in call] == [out.id for out in events]  # stream order
     assert calls[0] == [out.id for out in created[:3]]  # waiting together, so pulled and handled together
     assert [updated.id] in calls  # a run ends at another type's event, which goes to its own handler
+
+
+async def test_a_gathering_subscription_handles_what_comes_within_its_window_as_one_batch(database, jetstream,
+                                                                                         nats_url):
+    _, engine = database
+    org = uuid.uuid4()
+    events = [outgoing(sample(ClassTypeCreated, org)) for _ in range(5)]
+    calls: list[list[uuid.UUID]] = []
+
+    async def handle_run(run, uow):
+        calls.append([meta.id for _, meta in run])
+
+    async with running_consumers(nats_url, engine, {ClassTypeCreated: Batch(handle_run)}, gather_seconds=1.0):
+        await asyncio.sleep(0.3)  # the consumer is waiting for a first message
+        for out in events:  # one by one, each after the last was stored: without gathering, several batches
+            await jetstream.publish(out.nats_subject, out.data, headers=out.headers())
+            await asyncio.sleep(0.05)
+        await eventually(lambda: asyncio.sleep(0, result=sum(map(len, calls)) == len(events)))
+    assert calls == [[out.id for out in events]]
 
 
 async def test_a_bad_event_in_a_batch_is_parked_and_the_rest_are_handled_once(database, jetstream, nats_url):
