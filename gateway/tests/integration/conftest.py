@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,6 @@ import nats
 import pytest
 import pytest_asyncio
 from asgi_lifespan import LifespanManager
-from nats.js.api import DeliverPolicy
 
 from gateway import identity
 from gateway.config import GatewaySettings
@@ -25,7 +23,7 @@ from studio_platform.auth import Principal, TokenVerifier
 from studio_platform.db import plain_url
 from studio_platform.pytest_plugin import fresh_database
 from studio_platform.service import ServiceDefinition, build_service_app
-from studio_platform.testing import drop_database, recreate_database
+from studio_platform.testing import drop_database, published, recreate_database
 
 MIGRATIONS = Path(migrations.__path__[0])
 
@@ -174,26 +172,17 @@ async def member_of(sign_up):
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def bus(nats_url):
-    """Reads what the relay published on the IDENTITY stream, by event id."""
+async def events(database_url, nats_url):
+    """What an organization's changes published on the IDENTITY stream, in order, once the outbox has sent all of
+    them: each with its CloudEvents id, type, subject and data, its headers and its NATS subject."""
     nc = await nats.connect(nats_url)
-    js = nc.jetstream()
 
-    async def published(*event_ids: uuid.UUID, timeout: float = 10.0) -> dict[str, nats.aio.msg.Msg]:
-        wanted = {str(i) for i in event_ids}
-        found: dict[str, nats.aio.msg.Msg] = {}
-        sub = await js.subscribe("identity.>", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
-        try:
-            deadline = time.monotonic() + timeout
-            while wanted - found.keys():
-                msg = await sub.next_msg(timeout=max(0.1, deadline - time.monotonic()))
-                if msg.headers and msg.headers.get("ce-id") in wanted:
-                    found[msg.headers["ce-id"]] = msg
-        finally:
-            await sub.unsubscribe()
-        return found
+    async def read(organization_id: str) -> list[dict]:
+        return [{"id": msg.headers["ce-id"], "type": msg.headers["ce-type"], "subject": msg.headers.get("ce-subject"),
+                 "data": json.loads(msg.data), "headers": msg.headers, "nats_subject": msg.subject}
+                for msg in await published(database_url, nc.jetstream(), "identity.>", organization_id)]
 
-    yield published
+    yield read
     await nc.close()
 
 
@@ -210,14 +199,3 @@ def assert_problem(reply: httpx.Response, status: int, code: str | None = None) 
 @pytest.fixture
 def problem():
     return assert_problem
-
-
-@pytest.fixture
-def outbox(db):
-    """The events an organization's changes wrote to the outbox, in commit order."""
-
-    async def rows(organization_id: str) -> list[asyncpg.Record]:
-        return await db.fetch("SELECT id, type, subject, data::text AS data, published_at FROM outbox "
-                              "WHERE organization_id = $1 ORDER BY seq", uuid.UUID(organization_id))
-
-    return rows

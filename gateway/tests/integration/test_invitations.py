@@ -1,7 +1,6 @@
 """Invitations: who may invite whom, and accepting once, in time, as the invited person."""
 
 import asyncio
-import json
 import uuid
 
 import pytest
@@ -9,14 +8,14 @@ import pytest
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def test_an_invitation_is_sent_listed_and_accepted(owner, sign_up, outbox, verify):
+async def test_an_invitation_is_sent_listed_and_accepted(owner, sign_up, events, verify):
     studio = await owner.add_studio("North")
     ian = await sign_up("Ian Instructor")
     sent = await owner.invite(ian, "instructor", (studio,))
     assert sent["accept_url"] == f"https://studio.example/invitations/accept?token={sent['accept_token']}"
     assert sent["studio_ids"] == [studio] and sent["email"] == ian.email
 
-    event = json.loads((await outbox(owner.organization_id))[-1]["data"])
+    event = (await events(owner.organization_id))[-1]["data"]
     assert event["accept_token"] == sent["accept_token"] and event["invited_by_name"] == "Olga Owner"
     assert [i["id"] for i in (await owner.request("GET", "/v1/invitations")).json()] == [sent["id"]]
 
@@ -29,7 +28,7 @@ async def test_an_invitation_is_sent_listed_and_accepted(owner, sign_up, outbox,
     assert str(principal.organization_id) == owner.organization_id
     assert principal.roles == {"instructor"} and {str(s) for s in principal.studio_ids} == {studio}
     assert (await owner.request("GET", "/v1/invitations")).json() == []
-    assert (await outbox(owner.organization_id))[-1]["type"] == "identity.member.joined.v1"
+    assert (await events(owner.organization_id))[-1]["type"] == "identity.member.joined.v1"
 
 
 async def test_only_the_invited_email_may_accept(owner, sign_up, problem):

@@ -1,11 +1,13 @@
 """Transactional outbox and its relay.
 
 A state change and its events are written in one transaction (the `outbox`
-table). The relay publishes committed rows to JetStream in order and marks them
-sent. Crash after publishing but before marking: the row is published again
-with the same `Nats-Msg-Id` and JetStream drops it (and the consumers' inbox
-drops anything older than the duplicate window). Several replicas: one relay
-holds a PostgreSQL advisory lock and works; the others wait for it.
+table). The relay publishes committed rows to JetStream in order and then
+deletes them: JetStream keeps the events, and a deleted row costs PostgreSQL
+far less than a row rewritten to mark it sent. Crash after publishing but
+before deleting: the row is published again with the same `Nats-Msg-Id` and
+JetStream drops it (and the consumers' inbox drops anything older than the
+duplicate window). Several replicas: one relay holds a PostgreSQL advisory lock
+and works, on the session that holds it; the others wait for it.
 
 A commit that wrote events rings the relay (`ring`): in the process whose relay
 leads, directly; in another replica, by a core NATS message on the leader's
@@ -19,7 +21,6 @@ import contextlib
 import logging
 import time
 import zlib
-from datetime import timedelta
 
 import asyncpg
 import sqlalchemy as sa
@@ -27,13 +28,13 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from studio_platform.db import Prepared, Row, plain_url
+from studio_platform.db import plain_url
 from studio_platform.envelope import OutgoingEvent
-from studio_platform.inbox import INBOX, STREAM_MAX_AGE_SECONDS
+from studio_platform.inbox import STREAM_MAX_AGE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +66,18 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
 
 _md = sa.MetaData()
 OUTBOX = outbox_table(_md)
-# Built once (see db.py); the data as PostgreSQL's own JSON text, sent as it is rather than decoded and encoded again.
-_UNPUBLISHED = Prepared(
-    sa.select(*(c for c in OUTBOX.c if c.name != "data"), OUTBOX.c.data.cast(sa.Text).label("data"))
-    .where(OUTBOX.c.published_at.is_(None)).order_by(OUTBOX.c.seq).limit(sa.bindparam("batch"))
-    .with_for_update(skip_locked=True))
-# The drain's commit need not wait for the disk: a mark lost in a crash only sends its events again, which
+# The data as PostgreSQL's own JSON text, sent as it is rather than decoded and encoded again. Rows an earlier
+# version marked sent (`published_at`) are left out; the sweep deletes them.
+_UNPUBLISHED = (
+    "SELECT seq, id, organization_id, nats_subject, type, source, subject, time, traceparent, data::text AS data "
+    "FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1")
+_FORGET = "DELETE FROM outbox WHERE seq = ANY($1::bigint[])"
+# The relay's session need not wait for the disk: a deletion lost in a crash only sends its events again, which
 # JetStream's duplicate window and the consumers' inboxes drop. Waiting for the flush held every drain up.
-_COMMIT_WITHOUT_FLUSH = Prepared(sa.text("SET LOCAL synchronous_commit = off"))
-_MARK_PUBLISHED = Prepared(
-    sa.update(OUTBOX).where(OUTBOX.c.seq == sa.any_(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger))))
-    .values(published_at=sa.func.now()))
+_COMMIT_WITHOUT_FLUSH = "SET synchronous_commit = off"
 
 
-def _row_to_event(row: Row) -> OutgoingEvent:
+def _row_to_event(row: asyncpg.Record) -> OutgoingEvent:
     return OutgoingEvent(
         id=row["id"],
         type=row["type"],
@@ -103,7 +102,6 @@ class OutboxRelay:
         wake_subject: str = "",
         poll_seconds: float = 1.0,
         batch_size: int = 500,
-        keep_published: timedelta = timedelta(days=3),
     ) -> None:
         self._engine = engine
         self._js = js
@@ -112,7 +110,6 @@ class OutboxRelay:
         self._lock_key = zlib.crc32(f"outbox-relay:{name}".encode())
         self._poll = poll_seconds
         self._batch = batch_size
-        self._keep = keep_published
         self._wake = asyncio.Event()
         self._leading = False
         self._ringing: set[asyncio.Task[None]] = set()
@@ -148,8 +145,7 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll)
 
     async def _lead(self) -> None:
-        url = self._engine.url.render_as_string(hide_password=False)
-        conn = await asyncpg.connect(plain_url(url))
+        conn = await self.connect()
         rings = None
         try:
             # Another replica leads; wait for its session (and so its lock) to end.
@@ -164,13 +160,13 @@ class OutboxRelay:
                 self._wake.clear()
                 # Again only while batches come full: a commit after this drain's read rings the relay anyway
                 # (setting the flag just cleared), so an empty read to make sure is never needed.
-                while await self.drain_once() == self._batch:
+                while await self.drain_once(conn) == self._batch:
                     pass
                 if time.monotonic() - measured >= PENDING_EVERY_SECONDS:
                     PENDING.set(await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
                     measured = time.monotonic()
                 if time.monotonic() - swept >= SWEEP_EVERY_SECONDS:
-                    await self._sweep()
+                    await self._sweep(conn)
                     swept = time.monotonic()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
@@ -183,37 +179,40 @@ class OutboxRelay:
                     await rings.unsubscribe()
             await conn.close()
 
-    async def drain_once(self) -> int:
-        """Publish one batch of unpublished events in the order they were written; returns how many.
+    async def connect(self) -> asyncpg.Connection:
+        """A session of the relay's own, its commits not waiting for the disk."""
+        conn = await asyncpg.connect(plain_url(self._engine.url.render_as_string(hide_password=False)))
+        await conn.execute(_COMMIT_WITHOUT_FLUSH)
+        return conn
+
+    async def drain_once(self, conn: asyncpg.Connection) -> int:
+        """Publish one batch of unpublished events in the order they were written, then delete them; returns how
+        many. Only the leader drains (its lock), so the read takes no row locks and each statement commits alone.
 
         The batch is published concurrently on one connection, which keeps its
         order unless a publish fails midway; then the batch is sent again, so a
         consumer may see an event after a later one. Consumers keep copies by
         version for that reason.
         """
-        async with self._engine.begin() as db:
-            rows = await _UNPUBLISHED.all(db, {"batch": self._batch})
-            if not rows:
-                return 0
-            await _COMMIT_WITHOUT_FLUSH.execute(db)
-            events = [_row_to_event(r) for r in rows]
-            # One connection keeps publish order; awaiting the acks together keeps it fast.
-            await asyncio.gather(
-                *(self._js.publish(e.nats_subject, e.data, headers=e.headers(), timeout=10) for e in events)
-            )
-            await self.mark_published(db, [r["seq"] for r in rows])
+        rows = await conn.fetch(_UNPUBLISHED, self._batch)
+        if not rows:
+            return 0
+        events = [_row_to_event(r) for r in rows]
+        # One connection keeps publish order; awaiting the acks together keeps it fast.
+        await asyncio.gather(
+            *(self._js.publish(e.nats_subject, e.data, headers=e.headers(), timeout=10) for e in events)
+        )
+        await self.forget(conn, [r["seq"] for r in rows])
         PUBLISHED.inc(len(rows))
         return len(rows)
 
-    async def mark_published(self, db: AsyncConnection, seqs: list[int]) -> None:
-        await _MARK_PUBLISHED.execute(db, {"seqs": seqs})
+    async def forget(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
+        """The rows are published: JetStream holds their events now."""
+        await conn.execute(_FORGET, seqs)
 
-    async def _sweep(self) -> None:
-        """Forget sent events after a few days, and handled ids once the stream can no longer redeliver them."""
-        async with self._engine.begin() as db:
-            await db.execute(
-                sa.delete(OUTBOX).where(OUTBOX.c.published_at < sa.func.now() - self._keep)
-            )
-            await db.execute(
-                sa.delete(INBOX).where(INBOX.c.handled_at < sa.func.now() - timedelta(seconds=STREAM_MAX_AGE_SECONDS))
-            )
+    @staticmethod
+    async def _sweep(conn: asyncpg.Connection) -> None:
+        """Forget handled ids once the stream can no longer redeliver them, and rows an earlier version kept."""
+        await conn.execute("DELETE FROM outbox WHERE published_at IS NOT NULL")
+        await conn.execute("DELETE FROM inbox WHERE handled_at < now() - make_interval(secs => $1)",
+                           float(STREAM_MAX_AGE_SECONDS))

@@ -10,7 +10,11 @@ from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
+import nats.errors
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import DeliverPolicy
 
 from studio_platform.auth import access_claims, sign
 from studio_platform.db import plain_url
@@ -90,3 +94,30 @@ async def stop_replicas(tasks: Iterable[asyncio.Task[None]], connections: Iterab
     await asyncio.gather(*tasks, return_exceptions=True)
     for nc in connections:
         await nc.close()
+
+
+async def published(database_url: str, js: JetStreamContext, subjects: str, organization_id: UUID | str,
+                    *, timeout: float = 10.0) -> list[Msg]:
+    """The messages an organization's committed changes published on `subjects` (a subject filter), in stream
+    order, once its service's outbox holds none of its events: the relay publishes a row, then deletes it."""
+    conn = await asyncpg.connect(plain_url(database_url))
+    try:
+        await eventually(lambda: conn.fetchval("SELECT count(*) = 0 FROM outbox WHERE organization_id = $1",
+                                               UUID(str(organization_id))), timeout=timeout)
+    finally:
+        await conn.close()
+    sub = await js.subscribe(subjects, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
+    found = []
+    try:
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=1.0)
+            except (TimeoutError, nats.errors.TimeoutError):
+                break  # nothing on these subjects at all
+            if (msg.headers or {}).get("ce-organizationid") == str(organization_id):
+                found.append(msg)
+            if msg.metadata.num_pending == 0:
+                break
+    finally:
+        await sub.unsubscribe()
+    return found

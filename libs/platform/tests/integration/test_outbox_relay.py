@@ -1,4 +1,5 @@
-"""The outbox relay against real PostgreSQL and NATS: nothing committed is lost, nothing is published twice."""
+"""The outbox relay against real PostgreSQL and NATS: nothing committed is lost, nothing is published twice, and a
+published row leaves the outbox."""
 
 import asyncio
 import subprocess
@@ -30,9 +31,9 @@ async def commit_one_event(engine, on_events=None) -> str:
     return str(event_id)
 
 
-async def published_at(engine, event_id):
+async def in_outbox(engine, event_id) -> bool:
     async with engine.connect() as conn:
-        return await conn.scalar(sa.select(OUTBOX.c.published_at).where(OUTBOX.c.id == uuid.UUID(event_id)))
+        return await conn.scalar(sa.select(sa.func.count()).where(OUTBOX.c.id == uuid.UUID(event_id))) == 1
 
 
 CRASH_AFTER_PUBLISH = textwrap.dedent("""
@@ -42,19 +43,19 @@ CRASH_AFTER_PUBLISH = textwrap.dedent("""
     from studio_platform.outbox import OutboxRelay
 
     async def crash(*args, **kwargs):
-        os._exit(9)  # killed after JetStream acknowledged, before the row is marked
+        os._exit(9)  # killed after JetStream acknowledged, before the row is deleted
 
     async def main():
         nc = await nats.connect(sys.argv[2])
         relay = OutboxRelay(make_engine(sys.argv[1]), nc.jetstream(), name="crash-test")
-        relay.mark_published = crash
-        await relay.drain_once()
+        relay.forget = crash
+        await relay.drain_once(await relay.connect())
 
     asyncio.run(main())
 """)
 
 
-async def test_relay_killed_between_publish_and_mark_publishes_exactly_once(database, jetstream, nats_url,
+async def test_relay_killed_between_publish_and_delete_publishes_exactly_once(database, jetstream, nats_url,
                                                                              messages_with_id):
     url, engine = database
     event_id = await commit_one_event(engine)  # committed while no relay runs
@@ -62,33 +63,42 @@ async def test_relay_killed_between_publish_and_mark_publishes_exactly_once(data
     crashed = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", CRASH_AFTER_PUBLISH, url, nats_url],
                                       timeout=60)
     assert crashed.returncode == 9
-    assert await published_at(engine, event_id) is None, "the crash came before the row was marked"
+    assert await in_outbox(engine, event_id), "the crash came before the row was deleted"
     assert len(await messages_with_id(jetstream, ClassTypeCreated.subject(), event_id)) == 1
 
     restarted = OutboxRelay(engine, jetstream, name="crash-test")
-    assert await restarted.drain_once() == 1  # publishes the row again...
-    assert await published_at(engine, event_id) is not None
-    # ...and JetStream drops the duplicate by its Nats-Msg-Id.
-    assert len(await messages_with_id(jetstream, ClassTypeCreated.subject(), event_id)) == 1
-    assert await restarted.drain_once() == 0
+    conn = await restarted.connect()
+    try:
+        assert await restarted.drain_once(conn) == 1  # publishes the row again...
+        assert not await in_outbox(engine, event_id)
+        # ...and JetStream drops the duplicate by its Nats-Msg-Id.
+        assert len(await messages_with_id(jetstream, ClassTypeCreated.subject(), event_id)) == 1
+        assert await restarted.drain_once(conn) == 0
+    finally:
+        await conn.close()
 
 
-async def test_the_mark_commits_without_waiting_for_the_disk_and_other_commits_still_wait(database, jetstream):
+async def test_the_relay_deletes_without_waiting_for_the_disk_and_other_commits_still_wait(database, jetstream):
     _, engine = database
     await commit_one_event(engine)
     relay = OutboxRelay(engine, jetstream, name="flush-test")
     seen = []
-    mark = relay.mark_published
+    forget = relay.forget
 
-    async def noting_the_setting(db, seqs):
-        seen.append(await db.scalar(sa.text("SELECT current_setting('synchronous_commit')")))
-        await mark(db, seqs)
+    async def noting_the_setting(conn, seqs):
+        seen.append(await conn.fetchval("SELECT current_setting('synchronous_commit')"))
+        await forget(conn, seqs)
 
-    relay.mark_published = noting_the_setting
-    assert await relay.drain_once() == 1
+    relay.forget = noting_the_setting
+    conn = await relay.connect()
+    try:
+        assert await relay.drain_once(conn) == 1
+    finally:
+        await conn.close()
     assert seen == ["off"]
-    async with engine.connect() as conn:  # the setting was the drain's transaction's alone
-        assert await conn.scalar(sa.text("SELECT current_setting('synchronous_commit')")) == "on"
+    async with engine.connect() as db:  # the setting was the relay's session's alone
+        assert await db.scalar(sa.text("SELECT current_setting('synchronous_commit')")) == "on"
+        assert await db.scalar(sa.select(sa.func.count()).select_from(OUTBOX)) == 0
 
 
 async def test_rolled_back_events_are_never_published(database):
@@ -103,7 +113,12 @@ async def test_rolled_back_events_are_never_published(database):
 async def test_published_events_read_with_the_cloudevents_sdk(database, jetstream, messages_with_id):
     _, engine = database
     event_id = await commit_one_event(engine)
-    await OutboxRelay(engine, jetstream, name="sdk-test").drain_once()
+    relay = OutboxRelay(engine, jetstream, name="sdk-test")
+    conn = await relay.connect()
+    try:
+        await relay.drain_once(conn)
+    finally:
+        await conn.close()
     [msg] = await messages_with_id(jetstream, ClassTypeCreated.subject(), event_id)
 
     event = from_http(HTTPMessage(headers=dict(msg.headers), body=msg.data), JSONFormat())
@@ -119,7 +134,7 @@ async def test_published_events_read_with_the_cloudevents_sdk(database, jetstrea
 async def publishes_promptly(engine, rung) -> None:
     started = time.monotonic()
     event_id = await commit_one_event(engine, on_events=rung)
-    while await published_at(engine, event_id) is None:
+    while await in_outbox(engine, event_id):
         assert time.monotonic() - started < 5, "the ring did not wake the relay"
         await asyncio.sleep(0.02)
 

@@ -14,6 +14,7 @@ from booking.config import BookingSettings
 from booking.handlers.classes import remember_class
 from studio_contracts import billing, scheduling
 from studio_platform.envelope import OutgoingEvent, encode_data
+from studio_platform.testing import published
 
 MIGRATIONS = Path(__file__).parents[2] / "src/booking/adapters/migrations"
 
@@ -61,6 +62,12 @@ class Studio:
 
     async def availability(self, class_id):
         return (await self.http.get(f"/v1/classes/{class_id}/availability", headers=self.owner)).json()
+
+    async def published(self, subjects):
+        """The organization's events booking published on `subjects`, in order: (CloudEvents subject, data)."""
+        url = self.app.state.engine.url.render_as_string(hide_password=False)
+        return [(msg.headers.get("ce-subject"), json.loads(msg.data))
+                for msg in await published(url, self.app.state.nats.jetstream(), subjects, self.org)]
 
 
 @pytest.fixture

@@ -57,10 +57,7 @@ async def test_a_batch_of_answers_confirms_the_pending_releases_the_late_and_ign
 
     assert [((b := await found(x))["status"], b["package_id"]) for x in (first, second, late)] == [
         ("confirmed", str(packages[0])), ("confirmed", str(packages[1])), ("cancelled", None)]
-    async with studio.app.state.engine.connect() as db:
-        confirmations = (await db.execute(sa.text(
-            "SELECT subject FROM outbox WHERE type = 'booking.booking.confirmed.v1' AND organization_id = :org"),
-            {"org": studio.org})).scalars().all()
+    confirmations = [subject for subject, _ in await studio.published("booking.booking.confirmed")]
     assert sorted(confirmations) == sorted([first["id"], second["id"]])  # one each, none for the repeat
     await sent(fake_billing, billing.ReleaseCredit, 2)  # one at the cancellation, one for the credit that came late
     assert [c["booking_id"] for c in fake_billing.sent(billing.ReleaseCredit)] == [late["id"]] * 2
@@ -69,12 +66,10 @@ async def test_a_batch_of_answers_confirms_the_pending_releases_the_late_and_ign
 async def test_only_changes_browsing_can_see_are_announced_as_availability(studio, fake_billing):
     lesson = await studio.add_class(capacity=3)
     assert (await studio.book(lesson["class_id"], studio.client()[1])).status_code == 201
-    async with studio.app.state.engine.connect() as db:
-        rows = (await db.execute(sa.text(
-            "SELECT data FROM outbox WHERE type = 'booking.class.availability_changed.v1' AND subject = :class_id"
-            " ORDER BY seq"), {"class_id": str(lesson["class_id"])})).all()
+    seats = [data for subject, data in await studio.published("booking.class.availability_changed")
+             if subject == str(lesson["class_id"])]
     # The seat held at the request; its confirmation leaves spots left and the waitlist as they were.
-    assert [(r.data["spots_left"], r.data["pending"] + r.data["confirmed"]) for r in rows] == [(2, 1)]
+    assert [(s["spots_left"], s["pending"] + s["confirmed"]) for s in seats] == [(2, 1)]
 
 
 async def test_a_cancelled_confirmation_is_announced_with_the_seats_split_right(studio, fake_billing):
@@ -84,12 +79,10 @@ async def test_a_cancelled_confirmation_is_announced_with_the_seats_split_right(
     assert (await studio.book(lesson["class_id"], second)).status_code == 201
     cancelled = await studio.http.post(f"/v1/bookings/{booked['id']}/cancel", headers=first, json={})
     assert cancelled.status_code == 200, cancelled.text
-    async with studio.app.state.engine.connect() as db:
-        last = (await db.execute(sa.text(
-            "SELECT data FROM outbox WHERE type = 'booking.class.availability_changed.v1' AND subject = :class_id"
-            " ORDER BY seq DESC LIMIT 1"), {"class_id": str(lesson["class_id"])})).one()
+    *_, last = [data for subject, data in await studio.published("booking.class.availability_changed")
+                if subject == str(lesson["class_id"])]
     # The cancelled booking no longer counts as confirmed in the statement that frees its seat.
-    assert (last.data["confirmed"], last.data["pending"], last.data["spots_left"]) == (1, 0, 2)
+    assert (last["confirmed"], last["pending"], last["spots_left"]) == (1, 0, 2)
     seats = await studio.availability(lesson["class_id"])
     assert (seats["confirmed"], seats["pending"], seats["spots_left"]) == (1, 0, 2)
 
