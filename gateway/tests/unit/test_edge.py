@@ -25,6 +25,18 @@ def test_the_most_specific_template_wins():
     assert table.services == {"scheduling", "booking"}
 
 
+def test_routes_as_specific_as_each_other_go_to_the_first_learnt_and_relearning_replaces_a_services_routes():
+    table = RouteTable()
+    assert table.match("/v1/classes") is None  # nothing learnt yet
+    table.learn("booking", document("/v1/things/{thing_id}", "/v1/bookings/{booking_id}"))
+    table.learn("billing", document("/v1/things/{other_id}", "/v1/things/{other_id}/credits"))
+    assert table.match("/v1/things/abc").service == "booking"
+    assert table.match("/v1/things/abc/credits").service == "billing"
+    table.learn("booking", document("/v1/bookings/{booking_id}"))  # a refresh: booking no longer has things
+    assert table.match("/v1/things/abc").service == "billing"
+    assert table.match("/v1/bookings/abc").path == "/v1/bookings/{booking_id}"
+
+
 def test_merge_keeps_every_operation_and_renames_clashing_schemas():
     own = document("/v1/auth/login", schemas={"Tokens": {"type": "object"}})
     booking = document("/v1/classes/{class_id}/availability",

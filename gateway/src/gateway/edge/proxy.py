@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,7 @@ from yarl import URL
 
 from gateway.edge.openapi import merge
 from gateway.edge.ratelimit import category
-from gateway.edge.routes import Route, RouteTable, compile_route
+from gateway.edge.routes import Route, RouteTable, compile_route, one_pattern
 from gateway.edge.soldout import SoldOut
 from studio_platform.errors import DomainError, NotFound, Unavailable
 from studio_platform.problems import domain_problem
@@ -68,7 +69,10 @@ class ServiceProxy:
         # Idle connections are dropped before the services' servers drop them (uvicorn: 30 s as we run it),
         # so the proxy never sends a request down a connection the other end is closing.
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=256, keepalive_timeout=15)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, auto_decompress=False)
+        # No cookie jar: the session carries every caller's requests, so a cookie one answer set must never go
+        # out with the next caller's.
+        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, auto_decompress=False,
+                                              cookie_jar=aiohttp.DummyCookieJar())
         try:
             while True:
                 await self.refresh()
@@ -162,13 +166,14 @@ class ProxyMiddleware:
         self.methods = methods
         self.soldout = soldout
         self._admission = Admission(attempts_per_class)
-        self._own: list[Route] | None = None
+        self._own: re.Pattern[str] | None = None
 
     def _is_own(self, scope: Scope, path: str) -> bool:
         if self._own is None:  # the app's routes are all in place by its first request
-            self._own = [compile_route(route.path, "gateway") for route in scope["app"].routes
-                         if getattr(route, "path", "").startswith("/v1/") and "{path:path}" not in route.path]
-        return any(route.pattern.match(path) for route in self._own)
+            self._own = one_pattern([compile_route(route.path, "gateway") for route in scope["app"].routes
+                                     if getattr(route, "path", "").startswith("/v1/")
+                                     and "{path:path}" not in route.path])
+        return self._own.match(path) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
