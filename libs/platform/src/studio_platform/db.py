@@ -187,16 +187,18 @@ async def _on_asyncpg(db: AsyncConnection, method: str, sql: str, args: list[Any
     it; a statement sent to asyncpg before that would run on its own, committed at once, out of reach of a
     rollback or a savepoint. The adapter also turns asyncpg's errors into SQLAlchemy's, and the connection
     tells its pool of a lost connection. Those are private to SQLAlchemy (2.1.9: `_transaction`,
-    `_start_transaction` and `_handle_exception` of `AsyncAdapt_asyncpg_connection` in
-    dialects/postgresql/asyncpg.py, and `Connection._handle_dbapi_exception`): this is the one place that
-    uses them, and libs/platform's test_prepared.py fails if an upgrade changes them.
+    `_start_transaction`, `_call_and_discard` and `_handle_exception` of `AsyncAdapt_asyncpg_connection` in
+    dialects/postgresql/asyncpg.py, and `Connection._handle_dbapi_exception`): this module is the one place
+    that uses them (here and in `commit`), and libs/platform's test_prepared.py fails if an upgrade changes
+    them.
     """
-    sync = db.sync_connection
-    # Without a round trip through a greenlet, unless the connection has to be got again.
-    pooled = sync.connection if sync is not None and not sync.invalidated else await db.get_raw_connection()
+    sync = _connected(db) or await _reconnected(db)
+    pooled = sync.connection
     adapter: Any = pooled.dbapi_connection
-    if not adapter.autocommit and not db.in_transaction():
-        await db.begin()  # SQLAlchemy's own record of the transaction, so that its commit and rollback end ours
+    if not adapter.autocommit and not sync.in_transaction():
+        # SQLAlchemy's own record of the transaction, so that its commit and rollback end ours. Begun on the
+        # sync connection itself: that awaits nothing (the adapter begins below), so needs no greenlet.
+        sync.begin()
     try:
         if adapter._transaction is None:
             await adapter._start_transaction()  # BEGIN, unless in autocommit
@@ -204,6 +206,36 @@ async def _on_asyncpg(db: AsyncConnection, method: str, sql: str, args: list[Any
     except Exception as error:
         await db.run_sync(_raise_as_sqlalchemy, adapter, error, sql, args)
         raise  # asyncpg's own error, should SQLAlchemy's handling ever not raise
+
+
+def _connected(db: AsyncConnection) -> sa.Connection | None:
+    """The sync connection under `db`, if it holds a live pooled connection (else getting one awaits)."""
+    sync = db.sync_connection
+    return sync if sync is not None and not sync.invalidated else None
+
+
+async def _reconnected(db: AsyncConnection) -> sa.Connection:
+    await db.get_raw_connection()  # through a greenlet: the pool may have to connect again
+    assert db.sync_connection is not None
+    return db.sync_connection
+
+
+async def commit(db: AsyncConnection) -> None:
+    """`await db.commit()`, without the greenlet SQLAlchemy runs it in (a tenth of a unit of work's CPU): the
+    transaction is committed on asyncpg itself, then SQLAlchemy's record of it, which then awaits nothing (the
+    adapter has no transaction left to commit). A failed commit raises as SQLAlchemy's would."""
+    sync = _connected(db)
+    if sync is None:
+        await db.commit()
+        return
+    adapter: Any = sync.connection.dbapi_connection
+    if (transaction := adapter._transaction) is not None:
+        try:
+            await adapter._call_and_discard(transaction.commit)
+        except Exception as error:
+            await db.run_sync(_raise_as_sqlalchemy, adapter, error, "COMMIT", [])
+            raise
+    sync.commit()
 
 
 def _raise_as_sqlalchemy(conn: sa.Connection, adapter: Any, error: Exception, sql: str, args: list[Any]) -> None:

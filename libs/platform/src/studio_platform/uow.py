@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from studio_contracts import Event
 from studio_platform import inbox
-from studio_platform.db import Prepared
+from studio_platform.db import Prepared, commit
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class UnitOfWork:
             if self._on_events is not None:
                 after = [*after, self._on_events]
         self._events, self._after = [], []
-        await self.db.commit()
+        await commit(self.db)
         for call in after:
             try:
                 call()
@@ -144,4 +144,5 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self._events, self._after = [], []
-        await self.db.rollback()
+        if self.db.in_transaction():  # else nothing to undo (SQLAlchemy's rollback would still take a greenlet)
+            await self.db.rollback()

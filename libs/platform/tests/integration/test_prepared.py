@@ -82,6 +82,35 @@ async def test_a_raw_statement_first_in_a_unit_is_inside_its_transaction(engine)
     assert await names(engine) == ["first"]
 
 
+async def test_a_commit_ends_the_transaction_and_the_next_statement_begins_another(engine):
+    async with UnitOfWork(engine, source="/tests") as uow:
+        await ADD.first(uow.db, thing("first"))
+        await uow.commit()
+        assert not uow.db.in_transaction()
+        await uow.db.execute(_ADD, thing("outer"))  # by SQLAlchemy, then raw, in a second transaction
+        await ADD.first(uow.db, thing("inner"))
+        assert uow.db.in_transaction()
+        # leaving without a second commit rolls back the second transaction alone
+    assert await names(engine) == ["first"]
+
+
+async def test_a_commit_that_fails_raises_as_sqlalchemy_does_and_keeps_nothing(engine):
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE things ADD CONSTRAINT things_one_n UNIQUE (n) "
+                                   "DEFERRABLE INITIALLY DEFERRED"))
+    with pytest.raises(sa.exc.IntegrityError) as failed:
+        async with UnitOfWork(engine, source="/tests") as uow:
+            await ADD.first(uow.db, thing("first", n=1))
+            await ADD.first(uow.db, thing("outer", n=1))  # the constraint is checked at the commit
+            await uow.commit()
+    assert failed.value.orig.sqlstate == "23505"
+    assert await names(engine) == []
+    async with UnitOfWork(engine, source="/tests") as uow:  # the pool's connections are usable
+        await ADD.first(uow.db, thing("kept", n=1))
+        await uow.commit()
+    assert await names(engine) == ["kept"]
+
+
 async def test_a_failing_savepoint_takes_back_only_its_own_raw_writes(engine):
     async with UnitOfWork(engine, source="/tests") as uow:
         await ADD.first(uow.db, thing("outer"))
