@@ -221,9 +221,10 @@ async def _reconnected(db: AsyncConnection) -> sa.Connection:
 
 
 async def commit(db: AsyncConnection) -> None:
-    """`await db.commit()`, without the greenlet SQLAlchemy runs it in (a tenth of a unit of work's CPU): the
-    transaction is committed on asyncpg itself, then SQLAlchemy's record of it, which then awaits nothing (the
-    adapter has no transaction left to commit). A failed commit raises as SQLAlchemy's would."""
+    """`await db.commit()` without the greenlet SQLAlchemy runs it in (with the begin's, 45 µs of the 270 a unit
+    of work of one statement cost): the transaction is committed on asyncpg itself, then SQLAlchemy's record of
+    it, which then awaits nothing (the adapter has no transaction left to commit). A failed commit raises as
+    SQLAlchemy's would."""
     sync = _connected(db)
     if sync is None:
         await db.commit()
