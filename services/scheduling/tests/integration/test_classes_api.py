@@ -1,11 +1,13 @@
 """Scheduling against real PostgreSQL and NATS: plan classes, browse them, events on the bus."""
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import nats
 import pytest
+import sqlalchemy as sa
 
 from scheduling.adapters.tables import studios
 from scheduling.unit_of_work import SchedulingUnitOfWork
@@ -200,3 +202,41 @@ async def test_browse_shows_bookings_seat_counts_newest_first_wins(scheduling, t
     # In one batch, the newest of a class's counts wins wherever it stands; an older one changes nothing.
     assert (await record(report(7, 4), report(9, 5), report(8, 3)))["booked"] == 10
     assert (await record(report(1, 5), report(2, 4)))["booked"] == 10
+
+
+async def test_seat_counts_off_the_bus_are_applied_by_version_and_keep_no_inbox(scheduling, tenant, nats_url):
+    """The consumer path for booking's seat counts: delivered twice and out of order, the newest wins, and no
+    inbox row is written for them (a snapshot kept by version needs none)."""
+    from studio_contracts import booking
+    from studio_platform.envelope import OutgoingEvent, encode_data
+    from studio_platform.inbox import INBOX
+
+    app, client = scheduling
+    await seed_directory(app, tenant["org"], tenant["studio"], tenant["instructor"])
+    lesson = await make_class(client, tenant, datetime.now(UTC) + timedelta(days=1))
+
+    def outgoing(confirmed, version):
+        event = booking.ClassAvailabilityChanged(
+            organization_id=tenant["org"], class_id=lesson["id"], studio_id=tenant["studio"], capacity=12,
+            confirmed=confirmed, pending=0, spots_left=12 - confirmed, waitlisted=0, seats_version=version)
+        return OutgoingEvent(id=uuid.uuid4(), type=event.type, source="/services/booking",
+                             nats_subject=event.subject(), subject=str(lesson["id"]), time=datetime.now(UTC),
+                             organization_id=tenant["org"], data=encode_data(event))
+
+    nc = await nats.connect(nats_url)
+    for out in (outgoing(4, 2), outgoing(4, 2), outgoing(3, 1)):  # a repeat, then an older count
+        await nc.jetstream().publish(out.nats_subject, out.data, headers={**out.headers(),
+                                                                          "Nats-Msg-Id": str(uuid.uuid4())})
+    await nc.close()
+
+    async def booked():
+        reply = await client.get(f"/v1/classes/{lesson['id']}", headers=tenant["client"])
+        return reply.json()["availability"]["booked"]
+
+    assert await eventually(booked, until=lambda n: n == 4) == 4
+    await asyncio.sleep(0.5)  # the older count, gathered with the others or after them, changes nothing
+    assert await booked() == 4
+    async with app.state.uow() as uow:
+        rows = (await uow.db.execute(sa.select(sa.func.count()).select_from(INBOX).where(
+            INBOX.c.organization_id == tenant["org"]))).scalar()
+    assert rows == 0
