@@ -28,6 +28,7 @@ from opentelemetry import propagate, trace
 from prometheus_client import Counter
 
 from studio_contracts import STREAMS, Event, EventMeta
+from studio_platform import natsclient
 from studio_platform.envelope import OutgoingEvent, UndecodableEvent, decode, encode_data
 from studio_platform.errors import DomainError
 from studio_platform.inbox import STREAM_MAX_AGE_SECONDS, Received
@@ -64,8 +65,8 @@ class Batch:
 async def connect(url: str, *, name: str) -> nats.NATS:
     # A short drain: by shutdown the consumers have left their subscriptions; one left behind (its loop
     # cancelled while it was subscribing) would otherwise hold the shutdown for nats-py's 30 s.
-    return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                              drain_timeout=3)
+    return await natsclient.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                                    drain_timeout=3)
 
 
 def stream_config(name: str, subjects: list[str]) -> api.StreamConfig:
