@@ -26,12 +26,12 @@ import asyncpg
 import sqlalchemy as sa
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from studio_platform.batchpublish import BatchPublisher
 from studio_platform.db import plain_url
 from studio_platform.envelope import OutgoingEvent
 from studio_platform.inbox import STREAM_MAX_AGE_SECONDS
@@ -95,18 +95,17 @@ class OutboxRelay:
     def __init__(
         self,
         engine: AsyncEngine,
-        js: JetStreamContext,
+        nc: NATS,
         *,
         name: str,
-        nc: NATS | None = None,
         wake_subject: str = "",
         poll_seconds: float = 1.0,
         batch_size: int = 500,
     ) -> None:
         self._engine = engine
-        self._js = js
-        self._nc = nc  # with `wake_subject`: how replicas ring the leader; without, rings from here only
-        self._wake_subject = wake_subject
+        self._publisher = BatchPublisher(nc)
+        self._nc = nc
+        self._wake_subject = wake_subject  # how replicas ring the leader; without, rings come from here only
         self._lock_key = zlib.crc32(f"outbox-relay:{name}".encode())
         self._poll = poll_seconds
         self._batch = batch_size
@@ -118,13 +117,12 @@ class OutboxRelay:
         """Events were just committed: publish them now rather than at the next poll."""
         if self._leading:
             self._wake.set()
-        elif self._nc is not None and self._wake_subject:
+        elif self._wake_subject:
             task = asyncio.get_running_loop().create_task(self._ring_leader())
             self._ringing.add(task)  # held until done: the loop keeps only a weak reference
             task.add_done_callback(self._ringing.discard)
 
     async def _ring_leader(self) -> None:
-        assert self._nc is not None
         try:
             await self._nc.publish(self._wake_subject)
         except Exception:  # NATS away: the leader's poll finds the events
@@ -151,8 +149,7 @@ class OutboxRelay:
             # Another replica leads; wait for its session (and so its lock) to end.
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):  # noqa: ASYNC110
                 await asyncio.sleep(self._poll)
-            rings = (await self._nc.subscribe(self._wake_subject, cb=self._on_ring)
-                     if self._nc is not None and self._wake_subject else None)
+            rings = await self._nc.subscribe(self._wake_subject, cb=self._on_ring) if self._wake_subject else None
             self._leading = True
             log.info("outbox relay leading")
             measured = swept = time.monotonic()
@@ -189,19 +186,15 @@ class OutboxRelay:
         """Publish one batch of unpublished events in the order they were written, then delete them; returns how
         many. Only the leader drains (its lock), so the read takes no row locks and each statement commits alone.
 
-        The batch is published concurrently on one connection, which keeps its
-        order unless a publish fails midway; then the batch is sent again, so a
-        consumer may see an event after a later one. Consumers keep copies by
+        The batch is published in order, its acks awaited together. Should one be refused or not come,
+        the batch is sent again, so a consumer may see an event after a later one. Consumers keep copies by
         version for that reason.
         """
         rows = await conn.fetch(_UNPUBLISHED, self._batch)
         if not rows:
             return 0
         events = [_row_to_event(r) for r in rows]
-        # One connection keeps publish order; awaiting the acks together keeps it fast.
-        await asyncio.gather(
-            *(self._js.publish(e.nats_subject, e.data, headers=e.headers(), timeout=10) for e in events)
-        )
+        await self._publisher.publish([(e.nats_subject, e.data, e.headers()) for e in events], timeout=10)
         await self.forget(conn, [r["seq"] for r in rows])
         PUBLISHED.inc(len(rows))
         return len(rows)

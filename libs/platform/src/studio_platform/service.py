@@ -145,7 +145,7 @@ def build_service_app(defn: ServiceDefinition) -> FastAPI:
         js = nc.jetstream()
         await ensure_streams(js, {*defn.publishes, *(s.stream for s in defn.subscriptions), DEAD_LETTER_STREAM})
         # Every replica's commits ring the one relay that leads (see outbox.py).
-        relay = OutboxRelay(bus_engine, js, name=defn.name, nc=nc, poll_seconds=settings.outbox_poll_seconds,
+        relay = OutboxRelay(bus_engine, nc, name=defn.name, poll_seconds=settings.outbox_poll_seconds,
                             wake_subject=f"_studio.{settings.durable_prefix}{defn.name}.outbox")
         source = f"/services/{defn.name}"
         app.state.uow = lambda: defn.uow_class(engine, source=source, on_events=relay.ring)

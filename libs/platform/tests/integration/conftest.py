@@ -26,12 +26,16 @@ async def database(database_server_url):
 
 
 @pytest.fixture
-async def jetstream(nats_url):
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    await ensure_streams(js, ["SCHEDULING", "DEADLETTER"])
-    yield js
-    await nc.close()
+async def nc(nats_url):
+    client = await nats.connect(nats_url)
+    await ensure_streams(client.jetstream(), ["SCHEDULING", "DEADLETTER"])
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def jetstream(nc):
+    return nc.jetstream()
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ CRASH_AFTER_PUBLISH = textwrap.dedent("""
 
     async def main():
         nc = await nats.connect(sys.argv[2])
-        relay = OutboxRelay(make_engine(sys.argv[1]), nc.jetstream(), name="crash-test")
+        relay = OutboxRelay(make_engine(sys.argv[1]), nc, name="crash-test")
         relay.forget = crash
         await relay.drain_once(await relay.connect())
 
@@ -55,7 +55,7 @@ CRASH_AFTER_PUBLISH = textwrap.dedent("""
 """)
 
 
-async def test_relay_killed_between_publish_and_delete_publishes_exactly_once(database, jetstream, nats_url,
+async def test_relay_killed_between_publish_and_delete_publishes_exactly_once(database, nc, jetstream, nats_url,
                                                                              messages_with_id):
     url, engine = database
     event_id = await commit_one_event(engine)  # committed while no relay runs
@@ -66,7 +66,7 @@ async def test_relay_killed_between_publish_and_delete_publishes_exactly_once(da
     assert await in_outbox(engine, event_id), "the crash came before the row was deleted"
     assert len(await messages_with_id(jetstream, ClassTypeCreated.subject(), event_id)) == 1
 
-    restarted = OutboxRelay(engine, jetstream, name="crash-test")
+    restarted = OutboxRelay(engine, nc, name="crash-test")
     conn = await restarted.connect()
     try:
         assert await restarted.drain_once(conn) == 1  # publishes the row again...
@@ -78,10 +78,10 @@ async def test_relay_killed_between_publish_and_delete_publishes_exactly_once(da
         await conn.close()
 
 
-async def test_the_relay_deletes_without_waiting_for_the_disk_and_other_commits_still_wait(database, jetstream):
+async def test_the_relay_deletes_without_waiting_for_the_disk_and_other_commits_still_wait(database, nc):
     _, engine = database
     await commit_one_event(engine)
-    relay = OutboxRelay(engine, jetstream, name="flush-test")
+    relay = OutboxRelay(engine, nc, name="flush-test")
     seen = []
     forget = relay.forget
 
@@ -110,10 +110,10 @@ async def test_rolled_back_events_are_never_published(database):
         assert await conn.scalar(sa.select(sa.func.count()).select_from(OUTBOX)) == 0
 
 
-async def test_published_events_read_with_the_cloudevents_sdk(database, jetstream, messages_with_id):
+async def test_published_events_read_with_the_cloudevents_sdk(database, nc, jetstream, messages_with_id):
     _, engine = database
     event_id = await commit_one_event(engine)
-    relay = OutboxRelay(engine, jetstream, name="sdk-test")
+    relay = OutboxRelay(engine, nc, name="sdk-test")
     conn = await relay.connect()
     try:
         await relay.drain_once(conn)
@@ -144,7 +144,7 @@ async def test_a_commit_rings_the_relay_of_its_own_replica_and_of_another(databa
     connections = [await nats.connect(nats_url), await nats.connect(nats_url)]
     subject = f"_studio.tests-{uuid.uuid4().hex[:8]}.outbox"
     # Polling alone would be slow; the second replica's relay finds the first leading and waits.
-    leading, waiting = (OutboxRelay(engine, nc.jetstream(), name="ring-test", nc=nc, wake_subject=subject,
+    leading, waiting = (OutboxRelay(engine, nc, name="ring-test", wake_subject=subject,
                                     poll_seconds=30) for nc in connections)
     tasks = [asyncio.create_task(leading.run())]
     try:
