@@ -41,9 +41,18 @@ def free_port() -> int:
 
     Racy until the server binds it, which is acceptable for a dev stack.
     """
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different loopback ports nothing listens on right now. They are held together while chosen: one
+    at a time, a port just let go can be chosen again, and two servers given one port start one of them (the
+    other's readiness then answered by the first)."""
+    with ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
 
 
 def _tail(path: Path, lines: int = 30) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from devstack.infra import ensure_databases, free_port
+from devstack.infra import ensure_databases, free_ports
 from studio_platform.keys import SigningKey
 from studio_platform.migrations import upgrade
 
@@ -80,7 +80,7 @@ class Stack:
 
     def start(self, *, timeout: float = 90.0) -> None:
         urls = self.migrate()
-        self.ports = {part.name: free_port() for part in PARTS}
+        self.ports = dict(zip((part.name for part in PARTS), free_ports(len(PARTS)), strict=True))
         common = {
             **os.environ,
             "NATS_URL": self.nats_url,
