@@ -106,16 +106,22 @@ async def published(database_url: str, js: JetStreamContext, subjects: str, orga
                                                UUID(str(organization_id))), timeout=timeout)
     finally:
         await conn.close()
+    return [msg for msg in await stored(js, subjects)
+            if (msg.headers or {}).get("ce-organizationid") == str(organization_id)]
+
+
+async def stored(js: JetStreamContext, subjects: str) -> list[Msg]:
+    """Every message the streams hold on `subjects` (a subject filter), in stream order, read with a throwaway
+    consumer."""
     sub = await js.subscribe(subjects, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
-    found = []
+    found: list[Msg] = []
     try:
         while True:
             try:
                 msg = await sub.next_msg(timeout=1.0)
             except (TimeoutError, nats.errors.TimeoutError):
                 break  # nothing on these subjects at all
-            if (msg.headers or {}).get("ce-organizationid") == str(organization_id):
-                found.append(msg)
+            found.append(msg)
             if msg.metadata.num_pending == 0:
                 break
     finally:

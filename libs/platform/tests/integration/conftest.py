@@ -8,7 +8,7 @@ from studio_platform.bus import ensure_streams
 from studio_platform.db import make_engine
 from studio_platform.inbox import inbox_table
 from studio_platform.outbox import outbox_table
-from studio_platform.testing import recreate_database
+from studio_platform.testing import recreate_database, stored
 
 
 @pytest.fixture
@@ -44,16 +44,5 @@ def messages_with_id():
 
 
 async def _messages_with_id(js, subject: str, event_id: str) -> list:
-    """Every message on `subject` whose Nats-Msg-Id is `event_id`, read with a throwaway consumer."""
-    sub = await js.subscribe(subject, ordered_consumer=True)
-    found = []
-    try:
-        while True:
-            msg = await sub.next_msg(timeout=1)
-            if msg.headers and msg.headers.get("Nats-Msg-Id") == event_id:
-                found.append(msg)
-    except (TimeoutError, nats.errors.TimeoutError):
-        pass
-    finally:
-        await sub.unsubscribe()
-    return found
+    """Every message on `subject` whose Nats-Msg-Id is `event_id`."""
+    return [msg for msg in await stored(js, subject) if (msg.headers or {}).get("Nats-Msg-Id") == event_id]

@@ -5,27 +5,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from nats.js.api import DeliverPolicy
 from nats.js.errors import APIError, BadRequestError, NoStreamResponseError
 
 from studio_platform.batchpublish import BatchPublisher
+from studio_platform.testing import stored
 
 
 def _message(n: int, run: str, **headers: str) -> tuple[str, bytes, dict[str, str]]:
     return f"scheduling.test.{run}", str(n).encode(), {"Nats-Msg-Id": f"{run}-{n}", **headers}
-
-
-async def _stored(jetstream, subject: str) -> list[bytes]:
-    sub = await jetstream.subscribe(subject, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
-    found = []
-    try:
-        while True:
-            found.append((await sub.next_msg(timeout=0.5)).data)
-    except TimeoutError:
-        pass
-    finally:
-        await sub.unsubscribe()
-    return found
 
 
 async def test_batches_are_stored_in_order_once_each_and_return_when_all_are_acked(nc, jetstream) -> None:
@@ -35,7 +22,8 @@ async def test_batches_are_stored_in_order_once_each_and_return_when_all_are_ack
     await publisher.publish([_message(n, run) for n in range(40, 45)], timeout=5)  # the same subscription
     await publisher.publish([_message(n, run) for n in range(5)], timeout=5)  # again: dropped as duplicates
     await publisher.publish([], timeout=5)
-    assert await _stored(jetstream, f"scheduling.test.{run}") == [str(n).encode() for n in range(45)]
+    assert [msg.data for msg in await stored(jetstream, f"scheduling.test.{run}")] == [str(n).encode()
+                                                                                       for n in range(45)]
 
 
 async def test_a_refused_message_fails_its_batch_and_the_next_batch_goes_on(nc, jetstream) -> None:
@@ -45,7 +33,7 @@ async def test_a_refused_message_fails_its_batch_and_the_next_batch_goes_on(nc, 
         await publisher.publish([_message(0, run), _message(1, run, **{"Nats-Expected-Stream": "ANOTHER"})],
                                 timeout=5)
     await publisher.publish([_message(2, run)], timeout=5)
-    assert await _stored(jetstream, f"scheduling.test.{run}") == [b"0", b"2"]
+    assert [msg.data for msg in await stored(jetstream, f"scheduling.test.{run}")] == [b"0", b"2"]
 
 
 async def test_a_subject_no_stream_holds_is_refused(nc) -> None:
