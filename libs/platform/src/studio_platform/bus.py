@@ -29,6 +29,7 @@ from prometheus_client import Counter
 
 from studio_contracts import STREAMS, Event, EventMeta
 from studio_platform import natsclient
+from studio_platform.batchfetch import fetch_waiting
 from studio_platform.envelope import OutgoingEvent, UndecodableEvent, decode, encode_data
 from studio_platform.errors import DomainError
 from studio_platform.inbox import STREAM_MAX_AGE_SECONDS, Received
@@ -300,10 +301,9 @@ class Consumers:
             return msgs
         waiting = min(msgs[-1].metadata.num_pending, batch_size - 1)
         if waiting > 0:
-            # Without a timeout nats-py's pull carries no expiry, so the server answers at once with what it
-            # has, fewer if it has fewer; with one, it holds the pull open for the rest until it expires.
-            with contextlib.suppress(TimeoutError):  # another replica took them first
-                msgs += await asyncio.wait_for(pulls.fetch(batch=waiting, timeout=None), _REST_OF_BATCH_SECONDS)
+            # A pull without expiry: the server answers at once with what it has, fewer if another replica took
+            # some first (with one, it would hold the pull open for the rest until it expired).
+            msgs += await fetch_waiting(pulls, waiting, _REST_OF_BATCH_SECONDS)
         return msgs
 
     async def _handle_batch(self, durable: str, by_type: Mapping[str, Handler | Batch], msgs: list[Msg]) -> None:
