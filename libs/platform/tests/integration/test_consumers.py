@@ -185,3 +185,23 @@ async def test_a_bad_event_in_a_batch_is_parked_and_the_rest_are_handled_once(da
         # The batch that failed left nothing behind; each good event was handled and written once.
         assert await rows_of(engine, OUTBOX, org) == 4
         assert await rows_of(engine, INBOX, org) == 4
+
+
+async def test_a_backlog_is_pulled_one_request_a_batch(database, jetstream, nats_url):
+    _, engine = database
+    org = uuid.uuid4()
+    events = [outgoing(sample(ClassTypeCreated, org)) for _ in range(70)]
+    observer = await nats.connect(nats_url)
+    pulls = await observer.subscribe("$JS.API.CONSUMER.MSG.NEXT.SCHEDULING.*")  # a copy of every pull request
+    batches: list[tuple[int, int]] = []  # each batch's size, and the pull requests sent before it was handled
+
+    async def handle_run(run, uow):
+        await observer.flush()  # every request this batch answered has reached the observer
+        batches.append((len(run), pulls.pending_msgs))
+
+    async with running_consumers(nats_url, engine, {ClassTypeCreated: Batch(handle_run)}, waiting=events):
+        await eventually(lambda: asyncio.sleep(0, result=sum(size for size, _ in batches) == len(events)))
+    await observer.close()
+    # The first batch takes two pulls (the first message, then those its metadata says wait behind it); each
+    # batch after it, with more waiting, one.
+    assert batches == [(32, 2), (32, 3), (6, 4)]
