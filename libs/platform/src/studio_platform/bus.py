@@ -305,12 +305,9 @@ class Consumers:
         msgs = await pulls.fetch(batch=1, timeout=self._pull_seconds)
         if gather > 0:
             await asyncio.sleep(gather)
-            # A pull that expires: the server answers with what has come meanwhile (a pull without expiry,
-            # as below, would be left waiting on the server if another replica took them all).
-            with contextlib.suppress(TimeoutError):
-                msgs += await pulls.fetch(batch=batch_size - 1, timeout=_REST_OF_BATCH_SECONDS)
-            return msgs
-        waiting = min(msgs[-1].metadata.num_pending, batch_size - 1)
+            waiting = batch_size - 1  # whatever has come meanwhile
+        else:
+            waiting = min(msgs[-1].metadata.num_pending, batch_size - 1)
         if waiting > 0:
             # A pull without expiry: the server answers at once with what it has, fewer if another replica took
             # some first (with one, it would hold the pull open for the rest until it expired).
