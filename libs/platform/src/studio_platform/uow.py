@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -20,26 +21,24 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
-import sqlalchemy as sa
 from opentelemetry import propagate
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from studio_contracts import Event
 from studio_platform import inbox
-from studio_platform.db import Prepared, commit
+from studio_platform.db import WithCommit, commit
 
 log = logging.getLogger(__name__)
 
-# The rows go as one JSON array, so this is one statement whatever their number, compiled once (a
-# multi-row VALUES is compiled anew for every commit). The ordinality keeps their order in `seq`.
-_WRITE_OUTBOX = Prepared(sa.text("""
+# The rows go as one JSON array, so this is one statement whatever their number. The ordinality keeps their
+# order in `seq`. Sent with the commit (D18).
+_WRITE_OUTBOX = WithCommit("studio_outbox_write", "jsonb", """
 INSERT INTO outbox (id, organization_id, nats_subject, type, source, subject, time, data, traceparent)
 SELECT r.id, r.organization_id, r.nats_subject, r.type, r.source, r.subject, r.time, r.data, r.traceparent
-FROM jsonb_array_elements(:rows) WITH ORDINALITY AS e(event, n),
+FROM jsonb_array_elements($1) WITH ORDINALITY AS e(event, n),
      jsonb_populate_record(NULL::outbox, e.event) AS r
 ORDER BY e.n
-""").bindparams(sa.bindparam("rows", type_=JSONB)))
+""")
 
 
 @functools.lru_cache(maxsize=16)
@@ -129,13 +128,14 @@ class UnitOfWork:
         self._after.append(call)
 
     async def commit(self) -> None:
-        after = self._after
-        if self._events:
-            await _WRITE_OUTBOX.execute(self.db, {"rows": self._events})
+        events, after = self._events, self._after
+        self._events, self._after = [], []
+        if events:
+            await _WRITE_OUTBOX.commit(self.db, json.dumps(events))
             if self._on_events is not None:
                 after = [*after, self._on_events]
-        self._events, self._after = [], []
-        await commit(self.db)
+        else:
+            await commit(self.db)
         for call in after:
             try:
                 call()

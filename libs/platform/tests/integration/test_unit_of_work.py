@@ -132,3 +132,107 @@ async def test_claiming_no_events_costs_no_statement(database):
         event = inbox.Received(uuid.uuid4(), uuid.uuid4(), "test.event.v1")
         assert await uow.claim_inbox("tests", [event]) == {event.id}
         assert await uow.claim_inbox("tests", [event]) == set()  # claimed once per consumer
+
+
+def _class_type(org: uuid.UUID, name: str = "Barre") -> ClassTypeCreated:
+    return ClassTypeCreated(organization_id=org, class_type_id=uuid.uuid4(), name=name, colour="#abcdef",
+                            default_capacity=8, default_duration_minutes=45)
+
+
+async def _backend(uow: UnitOfWork) -> int:
+    return await uow.db.scalar(sa.text("SELECT pg_backend_pid()"))
+
+
+async def test_the_outbox_write_goes_with_the_commit_and_the_next_transaction_is_a_new_one(database):
+    _, engine = database
+    org = uuid.uuid4()
+    sent: list[str] = []
+
+    def logged(record) -> None:
+        sent.append(record.query)
+
+    async with UnitOfWork(engine, source="/tests") as uow:
+        await uow.db.execute(sa.text("CREATE TABLE notes (body text)"))
+        driver = (await uow.db.get_raw_connection()).driver_connection
+        driver.add_query_logger(logged)  # called soon after each query
+        await uow.db.execute(sa.text("INSERT INTO notes VALUES ('kept')"))
+        event_id = uow.publish(_class_type(org))
+        await uow.commit()
+        await asyncio.sleep(0)
+        # one query for both, and nothing sent after it to end the transaction
+        assert sent[-1].startswith("EXECUTE studio_outbox_write(") and sent[-1].endswith("; COMMIT")
+        assert not uow.db.in_transaction()
+        # the next statement begins a transaction of its own (not a savepoint in the committed one) ...
+        await uow.db.execute(sa.text("INSERT INTO notes VALUES ('undone')"))
+        await asyncio.sleep(0)
+        assert uow.db.in_transaction()
+        assert sent[-1].startswith("BEGIN")  # (statements SQLAlchemy prepares are not logged)
+        driver.remove_query_logger(logged)
+        # ... which leaving the unit rolls back alone
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.text("SELECT body FROM notes"))).scalars().all() == ["kept"]
+        assert (await conn.execute(sa.select(OUTBOX.c.id).where(OUTBOX.c.organization_id == org))).scalars().all() \
+            == [event_id]
+
+
+async def test_event_text_reaches_the_outbox_as_written(database):
+    """The events go inside the query's text, dollar-quoted: quotes, backslashes and the quote's own tag in
+    them are kept as they are."""
+    _, engine = database
+    org = uuid.uuid4()
+    names = ["it's $q$ barre", "back\\slash '' $$ $q", "$q1$ ünïcode \u2603"]
+    async with UnitOfWork(engine, source="/tests") as uow:
+        for name in names:
+            uow.publish(_class_type(org, name))
+        await uow.commit()
+    async with engine.connect() as conn:
+        stored = (await conn.execute(sa.select(OUTBOX.c.data).where(OUTBOX.c.organization_id == org)
+                                     .order_by(OUTBOX.c.seq))).scalars().all()
+    assert [data["name"] for data in stored] == names
+
+
+async def test_an_outbox_write_that_fails_keeps_nothing_and_the_connection_serves_on(database):
+    _, engine = database
+    org = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE outbox ADD CONSTRAINT no_pilates CHECK (data->>'name' <> 'Pilates')"))
+        await conn.execute(sa.text("CREATE TABLE notes (body text)"))
+    with pytest.raises(sa.exc.IntegrityError) as failed:
+        async with UnitOfWork(engine, source="/tests") as uow:
+            backend = await _backend(uow)
+            await uow.db.execute(sa.text("INSERT INTO notes VALUES ('undone')"))
+            uow.publish(_class_type(org, "Pilates"))
+            await uow.commit()
+    assert failed.value.orig.sqlstate == "23514"
+    async with UnitOfWork(engine, source="/tests") as uow:
+        assert await _backend(uow) == backend  # the same connection, back in the pool
+        await uow.db.execute(sa.text("INSERT INTO notes VALUES ('kept')"))
+        kept = uow.publish(_class_type(org))
+        await uow.commit()
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.text("SELECT body FROM notes"))).scalars().all() == ["kept"]
+        assert (await conn.execute(sa.select(OUTBOX.c.id).where(OUTBOX.c.organization_id == org))).scalars().all() \
+            == [kept]
+
+
+async def test_a_connection_that_lost_the_outbox_statement_prepares_it_again(database):
+    _, engine = database
+    org = uuid.uuid4()
+    async with UnitOfWork(engine, source="/tests") as uow:
+        backend = await _backend(uow)
+        uow.publish(_class_type(org))
+        await uow.commit()
+    with pytest.raises(sa.exc.DBAPIError) as failed:
+        async with UnitOfWork(engine, source="/tests") as uow:
+            await uow.db.execute(sa.text("DEALLOCATE studio_outbox_write"))
+            uow.publish(_class_type(org))
+            await uow.commit()
+    assert failed.value.orig.sqlstate == "26000"
+    async with UnitOfWork(engine, source="/tests") as uow:
+        assert await _backend(uow) == backend
+        kept = uow.publish(_class_type(org))
+        await uow.commit()
+    async with engine.connect() as conn:
+        assert len((await conn.execute(sa.select(OUTBOX.c.id).where(OUTBOX.c.organization_id == org)))
+                   .scalars().all()) == 2
+        assert kept in (await conn.execute(sa.select(OUTBOX.c.id))).scalars().all()
