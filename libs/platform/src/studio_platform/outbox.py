@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 
 PENDING_EVERY_SECONDS = 10.0
 SWEEP_EVERY_SECONDS = 3600.0
+# Deleted rows stay in the outbox's indexes until a vacuum, and every drain's read starts at the oldest of them:
+# under load, autovacuum's turn (a minute apart at best) left tens of thousands to step over, which cost each
+# drain's read and delete a few hundred µs. The relay vacuums the table itself once it has deleted this many.
+VACUUM_EVERY_ROWS = 5_000
 
 PUBLISHED = Counter("outbox_published_total", "Events published by the outbox relay")
 PENDING = Gauge("outbox_pending", "Committed events not yet published")
@@ -101,6 +105,7 @@ class OutboxRelay:
         wake_subject: str = "",
         poll_seconds: float = 1.0,
         batch_size: int = 500,
+        vacuum_every_rows: int = VACUUM_EVERY_ROWS,
     ) -> None:
         self._engine = engine
         self._publisher = BatchPublisher(nc)
@@ -112,6 +117,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._leading = False
         self._ringing: set[asyncio.Task[None]] = set()
+        self._vacuum_every = vacuum_every_rows
+        self._forgotten = 0  # rows deleted since the relay last vacuumed the outbox
 
     def ring(self) -> None:
         """Events were just committed: publish them now rather than at the next poll."""
@@ -202,6 +209,15 @@ class OutboxRelay:
     async def forget(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
         """The rows are published: JetStream holds their events now."""
         await conn.execute(_FORGET, seqs)
+        self._forgotten += len(seqs)
+        if self._forgotten >= self._vacuum_every:
+            await self._vacuum(conn)
+
+    async def _vacuum(self, conn: asyncpg.Connection) -> None:
+        """Clear the deleted rows out of the outbox's pages and indexes (see VACUUM_EVERY_ROWS). Without the
+        table's ownership PostgreSQL skips it with a warning; autovacuum's turn still comes."""
+        self._forgotten = 0
+        await conn.execute("VACUUM (SKIP_LOCKED) outbox")
 
     @staticmethod
     async def _sweep(conn: asyncpg.Connection) -> None:

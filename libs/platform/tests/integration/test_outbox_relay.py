@@ -154,3 +154,32 @@ async def test_a_commit_rings_the_relay_of_its_own_replica_and_of_another(databa
         await publishes_promptly(engine, waiting.ring)  # by a message on the leader's wake-up subject
     finally:
         await stop_replicas(tasks, connections)
+
+
+async def _outbox_vacuums(engine) -> int:
+    async with engine.connect() as db:
+        return await db.scalar(sa.text("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'outbox'"))
+
+
+async def test_the_relay_vacuums_the_outbox_once_it_has_deleted_enough_rows(database, nc):
+    """Deleted rows stay in the outbox's indexes, and every drain's read steps over them, until a vacuum."""
+    _, engine = database
+    relay = OutboxRelay(engine, nc, name="vacuum-test", batch_size=4, vacuum_every_rows=10)
+    conn = await relay.connect()
+    try:
+        for _ in range(9):
+            await commit_one_event(engine)
+        assert await relay.drain_once(conn) == 4 and await relay.drain_once(conn) == 4
+        assert await _outbox_vacuums(engine) == 0  # 8 deleted
+        assert await relay.drain_once(conn) == 1
+        assert await _outbox_vacuums(engine) == 0  # 9
+        for _ in range(5):
+            await commit_one_event(engine)
+        assert await relay.drain_once(conn) == 4
+        assert await _outbox_vacuums(engine) == 1  # 13: vacuumed, and counting again from none
+        assert await relay.drain_once(conn) == 1
+        assert await _outbox_vacuums(engine) == 1
+    finally:
+        await conn.close()
+    async with engine.connect() as db:
+        assert await db.scalar(sa.select(sa.func.count()).select_from(OUTBOX)) == 0
