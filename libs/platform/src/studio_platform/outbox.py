@@ -207,7 +207,8 @@ class OutboxRelay:
         return len(rows)
 
     async def forget(self, conn: asyncpg.Connection, seqs: list[int]) -> None:
-        """The rows are published: JetStream holds their events now."""
+        """The rows are published: JetStream holds their events now. Every `vacuum_every_rows` deleted, the
+        relay vacuums the table."""
         await conn.execute(_FORGET, seqs)
         self._forgotten += len(seqs)
         if self._forgotten >= self._vacuum_every:

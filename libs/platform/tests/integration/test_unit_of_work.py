@@ -64,19 +64,29 @@ async def test_a_call_after_the_commit_that_fails_does_not_undo_or_hide_it(datab
         assert await conn.scalar(sa.select(sa.func.count()).where(OUTBOX.c.id == event_id)) == 1
 
 
-async def test_a_failed_commit_calls_nothing(database):
+async def test_a_failed_commit_calls_nothing_keeps_nothing_and_the_connection_serves_on(database):
+    """The outbox write succeeds and the COMMIT sent with it fails: PostgreSQL has ended the transaction, and the
+    unit's rollback after it must leave the connection fit for the next unit."""
     _, engine = database
     called: list[str] = []
+    org = uuid.uuid4()
     async with UnitOfWork(engine, source="/tests", on_events=lambda: called.append("rung")) as uow:
+        backend = await _backend(uow)
         uow.after_commit(lambda: called.append("after"))
-        uow.publish(ClassTypeCreated(organization_id=uuid.uuid4(), class_type_id=uuid.uuid4(), name="Barre",
-                                     colour="#abcdef", default_capacity=8, default_duration_minutes=45))
+        uow.publish(_class_type(org))
         # checked only at the commit
         await uow.db.execute(sa.text("CREATE TEMP TABLE doomed (n int UNIQUE DEFERRABLE INITIALLY DEFERRED)"))
         await uow.db.execute(sa.text("INSERT INTO doomed VALUES (1), (1)"))
-        with pytest.raises(sa.exc.DBAPIError):
+        with pytest.raises(sa.exc.IntegrityError):
             await uow.commit()
     assert called == []
+    async with UnitOfWork(engine, source="/tests") as uow:
+        assert await _backend(uow) == backend  # the same connection
+        kept = uow.publish(_class_type(org))
+        await uow.commit()
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.select(OUTBOX.c.id).where(OUTBOX.c.organization_id == org))).scalars().all() \
+            == [kept]
 
 
 async def test_a_savepoint_that_fails_takes_back_only_its_own_writes_and_events(database):
